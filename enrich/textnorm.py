@@ -1,0 +1,93 @@
+"""Text normalisation shared by matching, query building and citation keys (pure)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Letters NFKD does not decompose into ASCII base + combining mark.
+_SPECIAL_LETTERS = str.maketrans(
+    {
+        "ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O",
+        "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "Th",
+        "ı": "i", "ħ": "h", "Ħ": "H", "ŋ": "n", "Ŋ": "N",
+        "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
+        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+    }
+)
+# TeX accent commands (\"o, \'{e}, \c{c}) reduce to their letter.
+_TEX_ACCENT = re.compile(r"\\[`'^\"~=.uvHckbdrt]\s*\{?\s*([A-Za-z])\s*\}?")
+_TEX_COMMAND = re.compile(r"\\[A-Za-z]+\*?|\\.")
+_WS = re.compile(r"\s+")
+
+STOPWORDS = frozenset(
+    """a an and are as at be based by can do for from in into is it its of on or our over so
+    than that the their this to toward towards under using via vs we what when where which
+    while who why with without""".split()
+)
+_NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "v", "jnr", "snr"})
+
+
+def collapse_ws(text: str) -> str:
+    """Collapse every run of whitespace to one space and strip the ends."""
+    return _WS.sub(" ", text).strip()
+
+
+def fold(text: str) -> str:
+    """Fold accents and compatibility forms to base letters: 'Émile Ørsted' → 'Emile Orsted'."""
+    text = text.translate(_SPECIAL_LETTERS)
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def strip_tex(text: str) -> str:
+    """Remove TeX markup but keep its letters: '$\\ell_1$-norm' → 'ell1-norm'."""
+    text = _TEX_ACCENT.sub(r"\1", text)
+    text = _TEX_COMMAND.sub(lambda m: m.group(0)[1:] if m.group(0)[1:].isalpha() else " ", text)
+    return text.replace("$", "").replace("{", "").replace("}", "").replace("^", "").replace("_", "")
+
+
+def words_only(text: str) -> str:
+    """Keep letters and digits of any script; everything else becomes single spaces."""
+    return collapse_ws("".join(ch if ch.isalnum() else " " for ch in text))
+
+
+def normalise_title(title: str) -> str:
+    """Comparable form of a title: TeX stripped, accents folded, lower case, words only."""
+    return words_only(fold(strip_tex(title)).lower())
+
+
+def title_tokens(title: str) -> list[str]:
+    """Words of the normalised title, in order."""
+    return normalise_title(title).split()
+
+
+def significant_tokens(title: str, limit: int) -> list[str]:
+    """Up to `limit` distinctive words of a title: no stopwords, longest first, stable order."""
+    words = [w for w in dict.fromkeys(title_tokens(title)) if w not in STOPWORDS and len(w) > 2]
+    ranked = sorted(words, key=lambda w: (-len(w), words.index(w)))[:limit]
+    return [w for w in words if w in ranked]
+
+
+def name_tokens(name: str) -> list[str]:
+    """Words of a personal name, folded and lower-cased, with 'Last, First' turned around."""
+    name = collapse_ws(strip_tex(name))
+    if name.count(",") == 1:
+        last, first = (part.strip() for part in name.split(","))
+        if first.lower().rstrip(".") not in _NAME_SUFFIXES:
+            name = f"{first} {last}"
+    words = words_only(fold(name).lower().replace("-", "")).split()
+    while len(words) > 1 and words[-1] in _NAME_SUFFIXES:
+        words.pop()
+    return words
+
+
+def surname(name: str) -> str:
+    """The comparable family name: the last word, folded ('Ryan A. Rossi' → 'rossi')."""
+    words = name_tokens(name)
+    return words[-1] if words else ""
+
+
+def surnames(names: tuple[str, ...] | list[str]) -> set[str]:
+    """The set of comparable family names of an author list."""
+    return {s for s in (surname(n) for n in names) if s}
