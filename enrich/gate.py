@@ -45,13 +45,6 @@ class IntervalGate:
             self.passes += 1
             yield
 
-    def hold_off(self, seconds: float) -> None:
-        """Push the next start back (a server asked us to wait, e.g. Retry-After)."""
-        with self._lock:
-            now = self._clock()
-            base = max(self._last_start or now, now)
-            self._last_start = base + max(0.0, seconds) - self.min_interval
-
 
 _registry: dict[str, IntervalGate] = {}
 _registry_lock = threading.Lock()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -34,6 +36,9 @@ class Settings(BaseSettings):
     github_retry_budget: float = Field(default=90.0, ge=0)
     github_concurrency: int = Field(default=4, ge=1, le=32)
     github_timeout: float = Field(default=20.0, gt=0)
+
+    # references.bib: non-ASCII as LaTeX commands (classic BibTeX) or as UTF-8 (biber).
+    bibtex_encoding: Literal["latex", "utf8"] = "latex"
 
     # Contact for the User-Agent, as arXiv and GitHub ask of API clients.
     digest_enrich_contact: str | None = None

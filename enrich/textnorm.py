@@ -18,6 +18,12 @@ _SPECIAL_LETTERS = str.maketrans(
 # TeX accent commands (\"o, \'{e}, \c{c}) reduce to their letter.
 _TEX_ACCENT = re.compile(r"\\[`'^\"~=.uvHckbdrt]\s*\{?\s*([A-Za-z])\s*\}?")
 _TEX_COMMAND = re.compile(r"\\[A-Za-z]+\*?|\\.")
+# Font and wrapper commands carry no words of their own: \mathcal{X} is just X.
+_TEX_WRAPPERS = frozenset(
+    """mathcal mathbf mathrm mathbb mathit mathsf mathtt mathfrak mathscr boldsymbol bm
+    operatorname text textbf textit textrm textsc textsf texttt emph rm bf it sf tt cal
+    left right big Big bigg Bigg""".split()
+)
 _WS = re.compile(r"\s+")
 
 STOPWORDS = frozenset(
@@ -43,13 +49,20 @@ def fold(text: str) -> str:
 def strip_tex(text: str) -> str:
     """Remove TeX markup but keep its letters: '$\\ell_1$-norm' → 'ell1-norm'."""
     text = _TEX_ACCENT.sub(r"\1", text)
-    text = _TEX_COMMAND.sub(lambda m: m.group(0)[1:] if m.group(0)[1:].isalpha() else " ", text)
+    text = _TEX_COMMAND.sub(_tex_command, text)
     return text.replace("$", "").replace("{", "").replace("}", "").replace("^", "").replace("_", "")
 
 
 def words_only(text: str) -> str:
     """Keep letters and digits of any script; everything else becomes single spaces."""
     return collapse_ws("".join(ch if ch.isalnum() else " " for ch in text))
+
+
+def _tex_command(match: re.Match[str]) -> str:
+    name = match.group(0)[1:].rstrip("*")
+    if name.isalpha():
+        return "" if name in _TEX_WRAPPERS else f" {name} "
+    return " "
 
 
 def normalise_title(title: str) -> str:

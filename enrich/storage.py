@@ -1,0 +1,129 @@
+"""Writing into the output directory: atomic files, safe names, one writer at a time."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from enrich.errors import OutputError
+
+LOCK_NAME = "output.lock"
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def atomic_write(path: Path, data: str | bytes) -> bool:
+    """Write `path` atomically (temp file in the same directory, fsync, rename).
+
+    Readers see the old file or the new one, never a half-written one; a killed run leaves at
+    most a stray temp file. Returns False when the content was already identical (the file is
+    then left untouched, so its mtime stays meaningful).
+    """
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        if path.is_file() and path.stat().st_size == len(payload) and path.read_bytes() == payload:
+            return False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(payload)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        raise OutputError(f"cannot write: {exc.strerror or exc}", path=str(path)) from exc
+    return True
+
+
+def _fsync_dir(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def safe_stem(name: str) -> str:
+    """A file stem that cannot leave its directory, whatever the digest is called.
+
+    Anything but ASCII letters, digits, `.`, `_` and `-` becomes `_`; a leading dot is
+    replaced; when the name had to change, a short hash of the original keeps different
+    names apart.
+    """
+    stem = Path(name).stem if "/" not in name and "\\" not in name else name
+    cleaned = re.sub(r"_{2,}", "_", re.sub(r"\.{2,}", "_", _SAFE.sub("_", stem)))
+    cleaned = cleaned.strip("._-")[:120] or "_"
+    if cleaned != stem:
+        cleaned += "-" + hashlib.sha256(stem.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return cleaned
+
+
+def inside(directory: Path, candidate: Path) -> Path:
+    """`candidate` resolved, refusing any path that would land outside `directory`."""
+    root = directory.resolve()
+    resolved = candidate.resolve()
+    if resolved != root and root not in resolved.parents:
+        raise OutputError("refusing to write outside the output directory", path=str(candidate))
+    return resolved
+
+
+@contextlib.contextmanager
+def output_lock(output_dir: Path, *, wait: float = 0.0,
+                on_wait: Callable[[], None] | None = None,
+                sleep: Callable[[float], None] = time.sleep) -> Iterator[None]:
+    """Hold the output directory's lock (flock on `.state/output.lock`).
+
+    With `wait=0` a second holder is refused at once with a clear `OutputError`; with a wait
+    it polls until the lock frees or the wait runs out. The lock dies with its process, so a
+    killed run never leaves a stale lock behind.
+    """
+    lock_dir = output_dir / ".state"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    path = lock_dir / LOCK_NAME
+    handle = open(path, "a+")  # noqa: SIM115 - held for the duration of the context
+    try:
+        deadline = time.monotonic() + wait
+        told = False
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = _holder(path)
+                    raise OutputError(
+                        f"another digest-enrich run is using this output directory{holder}; "
+                        "wait for it to finish or choose another --output", path=str(output_dir),
+                    ) from None
+                if on_wait is not None and not told:
+                    on_wait()
+                    told = True
+                sleep(0.2)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+def _holder(path: Path) -> str:
+    try:
+        pid = path.read_text().strip()
+    except OSError:
+        return ""
+    return f" (pid {pid})" if pid.isdigit() else ""
