@@ -17,7 +17,9 @@ so that every request
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +47,10 @@ _MAX_GET_URL = 2000
 # Unreachable (DNS, refused) gives up sooner than a service answering errors: with no network
 # the run must end quickly and say so.
 _UNREACHABLE_ATTEMPTS = 3
+# Error pages (503 HTML, 429 text) are read up to this size so the connection stays usable.
+_MAX_ERROR_BODY = 64 * 1024
+# arXiv never declares entities; a feed that does is an entity-expansion or XXE attempt.
+_ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -151,7 +157,13 @@ class ArxivClient:
 
     def _run(self, search: arxiv.Search, max_results: int) -> FeedPage:
         client = _PackageClient(self._fetch, self.api_url, page_size=max_results)
-        papers = tuple(_paper(r) for r in client.results(search))
+        try:
+            papers = tuple(_paper(r) for r in client.results(search))
+        except ValueError as exc:
+            # An entry whose id, dates or fields cannot be read (the package's date parsing
+            # and our records raise ValueError): a bad answer, not a crash of the whole run.
+            raise BadResponseError(f"unreadable entry in the feed ({exc})",
+                                   service=SERVICE, url=self.api_url) from exc
         return FeedPage(papers=papers, total_results=client.total_results)
 
     def _fetch(self, url: str, first_page: bool) -> _feed.ParsedFeed:
@@ -227,6 +239,7 @@ class ArxivClient:
                         content_type = resp.headers.get("content-type", "")
                     else:
                         retry_after = retry_after_seconds(resp.headers)
+                        _drain(resp)
             except httpx.ConnectError as exc:
                 self.stats.count("unreachable")
                 raise _UnreachableError(f"cannot connect ({type(exc).__name__})") from exc
@@ -248,6 +261,12 @@ class ArxivClient:
         return payload
 
     def _parse(self, body: bytes) -> _feed.ParsedFeed:
+        if _ENTITY_DECL.search(body):
+            # Checked before parsing: libxml2 stops a billion-laughs document with a syntax
+            # error ("entity amplification"), which would otherwise pass for a truncated
+            # answer and be fetched again.
+            raise BadResponseError("refusing an XML answer that declares entities (DTD)",
+                                   service=SERVICE)
         parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
                                  load_dtd=False, recover=False)
         try:
@@ -268,6 +287,13 @@ class ArxivClient:
         if len(feed.results) != len(entries):
             raise _TransientError("entries without required fields")
         return feed
+
+
+def _drain(response: httpx.Response) -> None:
+    """Read a small error body so the connection can be reused (arXiv asks for one connection,
+    not a new one per retry); a large or broken one is dropped with the connection."""
+    with contextlib.suppress(BadResponseError, httpx.TransportError):
+        read_bounded(response, service=SERVICE, limit=_MAX_ERROR_BODY)
 
 
 def _paper(result: arxiv.Result) -> ArxivPaper:

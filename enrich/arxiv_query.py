@@ -12,7 +12,14 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
-from enrich.textnorm import fold, normalise_title, significant_tokens, surname, words_only
+from enrich.textnorm import (
+    collapse_ws,
+    fold,
+    normalise_title,
+    significant_tokens,
+    strip_tex,
+    words_only,
+)
 
 T = TypeVar("T")
 
@@ -41,6 +48,29 @@ def _term(word: str) -> str:
     return words_only(fold(word).lower()).replace(" ", "_")
 
 
+_NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "v", "jnr", "snr"})
+
+
+def author_term(name: str) -> str:
+    """The `au:` term for a person's family name, safe outside quotes ('' when none).
+
+    arXiv indexes "Smith-Jones" as the two words "smith jones" and documents `_` as the joiner
+    of name parts (`au:del_maestro`), so a hyphenated surname is asked as `au:smith_jones`;
+    `au:smithjones` would find nothing and `au:smith-jones` puts a grammar character in the
+    query. Particles before the last word are left out (`del Maestro` → `maestro`): the last
+    word alone still matches the indexed name.
+    """
+    name = collapse_ws(strip_tex(name))
+    if name.count(",") == 1:  # "Last, First"
+        last, first = (part.strip() for part in name.split(","))
+        if first.lower().rstrip(".") not in _NAME_SUFFIXES:
+            name = f"{first} {last}"
+    words = [w for w in fold(name).lower().replace(",", " ").split() if words_only(w)]
+    while len(words) > 1 and words_only(words[-1]) in _NAME_SUFFIXES:
+        words.pop()
+    return _term(words[-1]) if words else ""
+
+
 def title_phrase(title: str) -> str | None:
     """`ti:"…"` for a title, or None when nothing searchable is left."""
     words = query_words(title)
@@ -56,7 +86,7 @@ def title_clause(title: str, authors: Sequence[str]) -> str | None:
     phrase = title_phrase(title)
     if phrase is None:
         return None
-    first = _term(surname(authors[0])) if authors else ""
+    first = author_term(authors[0]) if authors else ""
     if len(significant_tokens(title, 3)) <= 2 and first:
         return f"({phrase} AND au:{first})"
     return phrase
@@ -65,7 +95,7 @@ def title_clause(title: str, authors: Sequence[str]) -> str | None:
 def fallback_clause(title: str, authors: Sequence[str]) -> str | None:
     """A narrower search: distinctive title words AND the first author's surname."""
     words = significant_tokens(title, 3)
-    first = _term(surname(authors[0])) if authors else ""
+    first = author_term(authors[0]) if authors else ""
     if not words or not first:
         return None
     terms = " AND ".join(f"ti:{_term(w)}" for w in words)
@@ -74,7 +104,7 @@ def fallback_clause(title: str, authors: Sequence[str]) -> str | None:
 
 def window_clause(authors: Sequence[str], digest_date: dt.date | None) -> str | None:
     """Papers by the first two authors submitted in the window before the digest date."""
-    names = [t for t in dict.fromkeys(_term(surname(a)) for a in authors[:2]) if t]
+    names = [t for t in dict.fromkeys(author_term(a) for a in authors[:2]) if t]
     if not names or digest_date is None:
         return None
     start = (digest_date - WINDOW_BEFORE).strftime("%Y%m%d0000")

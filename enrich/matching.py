@@ -16,6 +16,8 @@ weighs author agreement and how much of the digest's abstract the candidate's ab
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -48,6 +50,16 @@ class EntryQuery:
     abstract: str = ""
     date: dt.date | None = None
     arxiv_id_hint: str | None = None
+
+
+def fingerprint(query: EntryQuery) -> str:
+    """Stable key of what the digest says about a paper (title, authors, ID hint).
+
+    Two digest entries of the same paper share it, so they share one lookup and one verdict.
+    """
+    basis = [normalise_title(query.title), sorted(surname(a) for a in query.authors),
+             query.arxiv_id_hint or ""]
+    return hashlib.sha256(json.dumps(basis, ensure_ascii=False).encode()).hexdigest()[:32]
 
 
 # --------------------------------------------------------------------------------------------

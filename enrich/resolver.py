@@ -20,9 +20,8 @@ asking (a down service is not hammered) and every open entry is `error` — retr
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-import hashlib
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -50,23 +49,18 @@ from enrich.matching import (
     decide_by_authors,
     decide_by_hint,
     decide_by_title,
+    fingerprint,
     merge_not_found,
 )
 from enrich.models import ArxivMatch, ArxivPaper
 from enrich.state import StateStore
-from enrich.textnorm import normalise_title, surname
 
 log = logging.getLogger(__name__)
 
+__all__ = ["NAMESPACE", "ResolveReport", "Resolver", "fingerprint"]
+
 NAMESPACE = "arxiv-entry"
 NOT_FOUND_RETRY_SECONDS = 24 * 3600
-
-
-def fingerprint(query: EntryQuery) -> str:
-    """Stable key of what the digest says about a paper (title, authors, ID hint)."""
-    basis = [normalise_title(query.title), sorted(surname(a) for a in query.authors),
-             query.arxiv_id_hint or ""]
-    return hashlib.sha256(json.dumps(basis, ensure_ascii=False).encode()).hexdigest()[:32]
 
 
 @dataclass
@@ -104,7 +98,11 @@ class Resolver:
         """A verdict for every query (keyed by `fingerprint`)."""
         report = ResolveReport()
         before = self._client.stats.requests
-        self._queries = {fingerprint(q): q for q in queries}
+        self._queries = {}
+        for query in queries:
+            fp = fingerprint(query)
+            known = self._queries.get(fp)
+            self._queries[fp] = query if known is None else _combine(known, query)
         self._load_cache(report)
         open_ = [fp for fp in self._queries if fp not in self._settled]
         report.looked_up = len(open_)
@@ -118,7 +116,8 @@ class Resolver:
                     FALLBACKS_PER_QUERY, RESULTS_PER_FALLBACK)
         self._phase(self._open(open_), window_clause_for, decide_by_authors, WINDOWS_PER_QUERY,
                     RESULTS_PER_WINDOW)
-        for fp in self._open(open_):
+        # Every open entry gets a verdict, the failed ones included (`_open` leaves them out).
+        for fp in [fp for fp in open_ if fp not in self._settled]:
             if self._down is not None or fp in self._failed:
                 reason = str(self._down) if self._down is not None else self._failed[fp]
                 self._settled[fp] = ArxivMatch(status="error", error=reason)
@@ -219,6 +218,18 @@ class Resolver:
             for half in (left[:middle], left[middle:]):
                 if half:
                     self._batch(half, clauses, judge, results_per_clause)
+
+
+def _combine(a: EntryQuery, b: EntryQuery) -> EntryQuery:
+    """One query for two digest entries of the same paper (same fingerprint).
+
+    The longer abstract serves the author-window fallback best (a digest may cut it short or
+    leave it out), and the earliest digest date is the strictest plausibility check: the paper
+    existed by then.
+    """
+    abstract = a.abstract if len(a.abstract) >= len(b.abstract) else b.abstract
+    dates = [d for d in (a.date, b.date) if d is not None]
+    return dataclasses.replace(a, abstract=abstract, date=min(dates) if dates else None)
 
 
 def title_clause_for(query: EntryQuery) -> str | None:

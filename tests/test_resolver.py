@@ -1,0 +1,608 @@
+"""The resolver: every hard case right, few requests, a cache that spares arXiv, a breaker.
+
+Real HTTP against the loopback `FakeArxiv` (the fixture corpus, or small corpora built here for
+one rule), the real digest parser for the seed digests, and a property test for the queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from enrich.arxiv_client import ArxivClient
+from enrich.arxiv_query import (
+    author_term,
+    fallback_clause,
+    title_clause,
+    title_phrase,
+    window_clause,
+)
+from enrich.digest import read_digest
+from enrich.gate import IntervalGate
+from enrich.http import make_client
+from enrich.matching import EntryQuery
+from enrich.models import ArxivMatch, Entry
+from enrich.resolver import Resolver, ResolveReport, fingerprint
+from enrich.state import StateStore
+from enrich.textnorm import normalise_title
+from tests.fakes.arxiv_api import FakeArxiv, FaultPlan, Index, parse_query, tokenize
+from tests.fakes.arxiv_corpus import FakePaper, FakeVersion, MatchCase, load_cases, load_corpus
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
+INTERVAL = 0.01
+DAY = 24 * 3600.0
+T0 = 1_750_000_000.0  # a fixed "now" for runs whose cache age matters
+
+CORPUS = load_corpus()
+SEED_IDS = {p.seed: p.arxiv_id for p in CORPUS if p.seed is not None}
+
+
+def entry_query(entry: Entry) -> EntryQuery:
+    """What the pipeline asks for a digest entry (mirrors `enrich.records.entry_query`)."""
+    return EntryQuery(title=entry.title, authors=entry.authors, abstract=entry.abstract,
+                      date=entry.date, arxiv_id_hint=entry.arxiv_id_hint)
+
+
+def seed_entries() -> list[tuple[str, EntryQuery]]:
+    """(expected arXiv ID, query) for every entry of the seed digests, through the parser."""
+    out = []
+    for path in SEEDS:
+        for entry in read_digest(path).entries:
+            out.append((SEED_IDS[(path.name, entry.index)], entry_query(entry)))
+    return out
+
+
+SEED_QUERIES = seed_entries()
+SEED_ABSTRACTS = {normalise_title(q.title): q.abstract for _, q in SEED_QUERIES}
+
+
+def case_query(case: MatchCase) -> EntryQuery:
+    """A fixture case as the digest gives it; seed cases carry their digest's abstract."""
+    return EntryQuery(title=case.title, authors=case.authors, date=case.digest_date,
+                      abstract=SEED_ABSTRACTS.get(normalise_title(case.title), ""))
+
+
+# ----------------------------------------------------------------------------------------------
+# Fixtures
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeArxiv]:
+    with FakeArxiv() as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def clean_fake(request: pytest.FixtureRequest) -> Iterator[None]:
+    running: FakeArxiv | None = None
+    if "fake" in request.fixturenames:
+        running = request.getfixturevalue("fake")
+        running.clear_faults()
+        running.fault_plan = None
+        running.reset_log()
+    yield
+    if running is not None:
+        running.wait_idle()
+        # Whatever a test did, every request it made set max_results and kept the gate.
+        assert all(r.params.get("max_results", "").isdigit() for r in running.requests)
+        assert running.max_in_flight <= 1
+
+
+Build = Callable[..., Resolver]
+
+
+@pytest.fixture
+def resolver_on(fake: FakeArxiv) -> Iterator[Callable[..., Resolver]]:
+    """`resolver_on(server, state=…, refresh=…, now=…)`: a Resolver with its own gated client."""
+    clients: list[ArxivClient] = []
+
+    def build(server: FakeArxiv | None = None, *, state: StateStore | None = None,
+              refresh: bool = False, now: Callable[[], float] = time.time,
+              max_attempts: int = 4) -> Resolver:
+        http = make_client(user_agent="digest-enrich-tests/0", timeout=5.0, max_connections=1)
+        client = ArxivClient(api_url=(server or fake).url, http=http,
+                             gate=IntervalGate(INTERVAL), min_interval=INTERVAL,
+                             max_attempts=max_attempts, retry_budget=5.0)
+        clients.append(client)
+        return Resolver(client, state, refresh=refresh, now=now)
+
+    yield build
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Iterator[StateStore]:
+    store = StateStore.for_output(tmp_path)
+    yield store
+    store.close()
+
+
+def verdict(report: ResolveReport, query: EntryQuery) -> ArxivMatch:
+    return report.matches[fingerprint(query)]
+
+
+def found_id(match: ArxivMatch) -> str | None:
+    return match.paper.arxiv_id if match.status == "matched" and match.paper else None
+
+
+def queries_sent(server: FakeArxiv) -> list[str]:
+    return [r.params.get("search_query", "") for r in server.requests]
+
+
+def paper(arxiv_id: str, title: str, authors: Sequence[str], published: str, *,
+          abstract: str = "", retitled: tuple[str, str] | None = None) -> FakePaper:
+    """A corpus paper; `retitled=(date, new title)` adds a v2 that changed the title."""
+    def noon(day: str) -> dt.datetime:
+        return dt.datetime.fromisoformat(day).replace(hour=12, tzinfo=dt.UTC)
+
+    if retitled is None:
+        versions: tuple[FakeVersion, ...] = (FakeVersion(1, noon(published)),)
+        current = title
+    else:
+        versions = (FakeVersion(1, noon(published), title=title),
+                    FakeVersion(2, noon(retitled[0])))
+        current = retitled[1]
+    return FakePaper(arxiv_id=arxiv_id, versions=versions, title=current,
+                     authors=tuple(authors), abstract=abstract or f"About {title}.")
+
+
+# ----------------------------------------------------------------------------------------------
+# The fixture's matching cases and the seeds
+
+
+@pytest.fixture(scope="module")
+def case_run(fake: FakeArxiv) -> tuple[ResolveReport, list[str]]:
+    """All fixture cases resolved together, as one run would (one shared batch)."""
+    fake.reset_log()
+    http = make_client(user_agent="digest-enrich-tests/0", timeout=5.0, max_connections=1)
+    client = ArxivClient(api_url=fake.url, http=http, gate=IntervalGate(INTERVAL),
+                         min_interval=INTERVAL)
+    try:
+        report = Resolver(client, None).resolve([case_query(c) for c in load_cases()])
+    finally:
+        client.close()
+    return report, queries_sent(fake)
+
+
+CASES = load_cases()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_every_fixture_case_resolves_as_expected(case_run: tuple[ResolveReport, list[str]],
+                                                 case: MatchCase) -> None:
+    report, _ = case_run
+    match = verdict(report, case_query(case))
+    assert found_id(match) == case.expected, (case.why, match.status, match.candidates)
+    if case.expected is not None:
+        assert match.method in ("title-batch", "title-fallback", "author-window")
+        assert match.score is not None
+        assert match.score >= 0.4
+        assert match.candidates[0].arxiv_id == case.expected
+        assert match.candidates[0].rejected is None
+    else:
+        assert match.status in ("not_found", "ambiguous")
+        assert match.paper is None
+
+
+def test_the_fixture_cases_cost_a_handful_of_requests(
+        case_run: tuple[ResolveReport, list[str]]) -> None:
+    report, queries = case_run
+    assert report.looked_up == len(CASES)
+    assert report.requests == len(queries)
+    assert report.requests <= 6  # 26 entries: one title batch plus narrower follow-ups
+    assert report.unavailable is None
+
+
+def test_queries_are_normalised_before_they_reach_arxiv(
+        case_run: tuple[ResolveReport, list[str]]) -> None:
+    _, queries = case_run
+    sent = " ".join(queries)
+    # The '?' of "Does Contrastive Learning Really Need Negatives?" is not a wildcard...
+    assert 'ti:"does contrastive learning really need negatives"' in sent
+    # ...TeX is stripped, accents folded, and no grammar character survives in a title.
+    assert 'ti:"k nn contrastive learning for ell 1 robust retrieval"' in sent
+    assert sent.isascii()
+    for query in queries:
+        outside_ranges = re.sub(r"\[[0-9]{12} TO [0-9]{12}\]", "", query)
+        assert not set(outside_ranges) & set("?*$\\-{}"), query
+        parse_query(query)  # the grammar reads every query
+
+
+def test_the_seed_digests_resolve_through_the_real_parser(
+        resolver_on: Build, fake: FakeArxiv) -> None:
+    report = resolver_on().resolve([q for _, q in SEED_QUERIES])
+    methods = {}
+    for expected, query in SEED_QUERIES:
+        match = verdict(report, query)
+        assert found_id(match) == expected, (query.title, match)
+        methods[expected] = match.method
+    # 14 entries, 4 requests: one title batch, the narrower query (asked twice: an empty answer
+    # is confirmed before it is believed) and one author-window query for the retitled paper.
+    assert report.requests == fake.request_count
+    assert report.requests <= 4
+    assert report.requests / len(SEED_QUERIES) <= 0.3
+    assert methods.pop("2408.02245") == "author-window"
+    assert set(methods.values()) == {"title-batch"}
+
+
+def test_a_paper_retitled_after_the_digest_is_found_by_its_authors_and_abstract(
+        resolver_on: Build, fake: FakeArxiv) -> None:
+    expected, query = next(x for x in SEED_QUERIES if x[0] == "2408.02245")
+    match = verdict(resolver_on().resolve([query]), query)
+    assert found_id(match) == expected
+    assert match.method == "author-window"
+    assert match.paper is not None
+    assert match.paper.title.startswith("A Two-Stage Progressive")  # today's title
+    assert any("au:jamal AND au:mohareri AND submittedDate:" in q for q in queries_sent(fake))
+    # The decoy with the digest's old title (other authors) was never accepted.
+    assert "2408.90009" not in {c.arxiv_id for c in match.candidates if c.rejected is None}
+
+
+def test_the_later_paper_on_the_same_method_is_never_chosen(resolver_on: Build) -> None:
+    expected, clic = next(x for x in SEED_QUERIES if x[0] == "2408.03230")
+    # Even asked with the later paper's own title, an entry of the August digest cannot be it.
+    later = EntryQuery(title="CLIC: Contrastive Learning Framework for Unsupervised Image "
+                             "Complexity Representation", authors=clic.authors, date=clic.date,
+                       abstract=clic.abstract)
+    report = resolver_on().resolve([clic, later])
+    assert found_id(verdict(report, clic)) == expected
+    assert found_id(verdict(report, later)) != "2411.12792"
+    rejected = {c.arxiv_id: c.rejected for c in verdict(report, later).candidates}
+    assert "after the digest" in (rejected.get("2411.12792") or "after the digest")
+
+
+@pytest.mark.parametrize(("arxiv_id", "digest_authors", "arxiv_authors"),
+                         [("2408.04594", 5, 6), ("2408.05956", 3, 2)],
+                         ids=["gained-an-author", "lost-an-author"])
+def test_changed_author_lists_still_match(resolver_on: Build, arxiv_id: str,
+                                          digest_authors: int, arxiv_authors: int) -> None:
+    _, query = next(x for x in SEED_QUERIES if x[0] == arxiv_id)
+    match = verdict(resolver_on().resolve([query]), query)
+    assert found_id(match) == arxiv_id
+    assert match.paper is not None
+    assert (len(query.authors), len(match.paper.authors)) == (digest_authors, arxiv_authors)
+    assert match.candidates[0].shared_authors == min(digest_authors, arxiv_authors)
+
+
+def test_two_digest_entries_of_the_same_paper_share_one_lookup(resolver_on: Build,
+                                                               fake: FakeArxiv) -> None:
+    _, query = SEED_QUERIES[0]
+    # The same paper in a later digest: punctuation and case differ, the abstract is cut short.
+    again = EntryQuery(title=query.title.upper().replace("-", " "), authors=query.authors,
+                       abstract=query.abstract[:200], date=query.date + dt.timedelta(days=3))
+    # ...and in a third one that lists fewer authors (another fingerprint, the same batch).
+    fewer = replace(query, authors=query.authors[:3])
+    report = resolver_on().resolve([query, again, fewer])
+    assert fingerprint(query) == fingerprint(again) != fingerprint(fewer)
+    assert len(report.matches) == 2
+    assert report.looked_up == 2
+    assert {found_id(m) for m in report.matches.values()} == {"2205.14459"}
+    assert fake.request_count == 1
+
+
+def test_duplicate_entries_pool_what_they_know(resolver_on: Build) -> None:
+    # The retitled paper needs the abstract; a second listing without one must not lose it,
+    # whichever order the digests come in.
+    expected, query = next(x for x in SEED_QUERIES if x[0] == "2408.02245")
+    bare = replace(query, abstract="", date=query.date + dt.timedelta(days=7))
+    for order in ([query, bare], [bare, query]):
+        match = verdict(resolver_on().resolve(order), query)
+        assert (found_id(match), match.method) == (expected, "author-window")
+
+
+def test_an_unclear_winner_is_ambiguous_with_its_top_candidates(resolver_on: Build) -> None:
+    # Both papers titled "Contrastive Learning for Robust Visual Odometry" share an author with
+    # this entry: no clear winner, so neither is chosen, and both are kept with their scores.
+    both = EntryQuery(title="Contrastive Learning for Robust Visual Odometry",
+                      authors=("Chen Wei", "Alice Moreau"), date=dt.date(2024, 8, 16))
+    nobody = EntryQuery(title="Masked Contrastive Pretraining for Remote Sensing Imagery",
+                        date=dt.date(2024, 8, 16))
+    report = resolver_on().resolve([both, nobody])
+    match = verdict(report, both)
+    assert match.status == "ambiguous"
+    assert match.paper is None
+    assert match.method == "title-batch"
+    top = {c.arxiv_id: c for c in match.candidates[:2]}
+    assert set(top) == {"2405.90101", "2407.90102"}
+    assert all(c.rejected is None and c.score > 0.8 for c in top.values())
+    # A title match the digest names no authors for is not trusted either.
+    unconfirmed = verdict(report, nobody)
+    assert unconfirmed.status == "ambiguous"
+    assert unconfirmed.candidates[0].arxiv_id == "2406.90104"
+
+
+# ----------------------------------------------------------------------------------------------
+# ID hints
+
+
+def test_id_hints_are_resolved_by_one_id_list_request(resolver_on: Build,
+                                                      fake: FakeArxiv) -> None:
+    hinted = [(expected, replace(q, arxiv_id_hint=expected)) for expected, q in SEED_QUERIES]
+    report = resolver_on().resolve([q for _, q in hinted])
+    for expected, query in hinted:
+        match = verdict(report, query)
+        assert (found_id(match), match.method) == (expected, "id-hint")
+    (request,) = fake.requests
+    assert sorted(request.params["id_list"].split(",")) == sorted(SEED_IDS.values())
+    assert request.params["max_results"] == str(len(SEED_IDS))
+    assert "search_query" not in request.params or not request.params["search_query"]
+
+
+def test_id_hints_go_in_batches_and_missing_ids_are_found_by_difference(
+        resolver_on: Build, fake: FakeArxiv) -> None:
+    known = [replace(q, arxiv_id_hint=expected) for expected, q in SEED_QUERIES]
+    # 250 entries whose IDs arXiv does not have (no authors: the title search is all they get).
+    missing = [EntryQuery(title=f"An unpublished study number {n} of contrastive hashing",
+                          date=dt.date(2024, 8, 16), arxiv_id_hint=f"2301.{80000 + n:05d}")
+               for n in range(250)]
+    report = resolver_on().resolve([*known, *missing])
+    id_requests = [r for r in fake.requests if r.params.get("id_list")]
+    sizes = [len(r.params["id_list"].split(",")) for r in id_requests]
+    assert sorted(sizes) == [64, 200]
+    assert all(r.params["max_results"] == str(n) for r, n in zip(id_requests, sizes,
+                                                                 strict=True))
+    # 200 IDs would risk a 414 as GET; 64 fit in a short URL.
+    assert {len(r.params["id_list"].split(",")): r.method for r in id_requests} == {
+        200: "POST", 64: "GET"}
+    assert all(verdict(report, q).method == "id-hint" for q in known)
+    assert all(verdict(report, q).status == "not_found" for q in missing)
+    title_requests = [r for r in fake.requests if not r.params.get("id_list")]
+    assert len(title_requests) <= 2 * (250 // 20 + 1)  # batched, not one per entry
+
+
+def test_a_hint_naming_another_paper_is_not_trusted(resolver_on: Build) -> None:
+    _, cyclip = SEED_QUERIES[0]
+    wrong = replace(cyclip, arxiv_id_hint="2408.03230")  # a typo'd link in the digest
+    match = verdict(resolver_on().resolve([wrong]), wrong)
+    assert (found_id(match), match.method) == ("2205.14459", "title-batch")
+
+
+def test_a_hint_finds_a_retitled_paper_directly(resolver_on: Build, fake: FakeArxiv) -> None:
+    expected, query = next(x for x in SEED_QUERIES if x[0] == "2408.02245")
+    hinted = replace(query, arxiv_id_hint=expected)
+    match = verdict(resolver_on().resolve([hinted]), hinted)
+    assert (found_id(match), match.method) == (expected, "id-hint")
+    assert fake.request_count == 1
+
+
+# ----------------------------------------------------------------------------------------------
+# Names and titles that break naive queries
+
+
+def test_hyphenated_surnames_are_asked_as_joined_name_parts(resolver_on: Build) -> None:
+    retitled = paper("2405.01234", "Sparse Mixture Routing for Event Cameras",
+                     ["Anna Smith-Jones", "Bo Lindqvist"], "2024-05-02",
+                     abstract="We route events from neuromorphic cameras through a sparse "
+                              "mixture of experts and obtain faster and more accurate optical "
+                              "flow on three public benchmarks.",
+                     retitled=("2024-09-30", "EventMoE: Sparse Experts for Neuromorphic Flow"))
+    other = paper("2405.05678", "Dense Routing for Frame Cameras", ["Anna Smith", "Jo Jones"],
+                  "2024-05-03")
+    assert retitled.title.startswith("EventMoE")
+    query = EntryQuery(title="Sparse Mixture Routing for Event Cameras",
+                       authors=("Anna Smith-Jones", "Bo Lindqvist"), date=dt.date(2024, 5, 6),
+                       abstract=retitled.abstract)
+    with FakeArxiv([retitled, other]) as server:
+        report = resolver_on(server).resolve([query])
+        sent = queries_sent(server)
+    match = verdict(report, query)
+    assert found_id(match) == "2405.01234"
+    assert match.method in ("title-fallback", "author-window")
+    assert any("au:smith_jones" in q for q in sent)
+    assert not any("smithjones" in q for q in sent)
+
+
+@pytest.mark.parametrize(("name", "term"), [
+    ("Anna Smith-Jones", "smith_jones"),
+    ("Smith-Jones, Anna", "smith_jones"),
+    ("Lucía del Maestro", "maestro"),
+    ("Søren Østergaard", "ostergaard"),
+    ("Martin Luther King, Jr.", "king"),
+    ("Conan O'Brien", "o_brien"),
+    ("Ryan A. Rossi", "rossi"),
+    ("", ""),
+])
+def test_author_terms_are_safe_and_findable(name: str, term: str) -> None:
+    assert author_term(name) == term
+
+
+def test_accented_names_match_their_ascii_spelling_and_back(resolver_on: Build) -> None:
+    title = "Contrastive Objectives for Low-Resource Speech Enhancement"
+    # A Unicode hyphen and an accent the digest's rendering added fold away before the query.
+    accented = EntryQuery(title=title.replace("-", "\u2010").replace("Speech", "Spéech"),
+                          authors=("Jürgen Müller", "Søren Østergaard"),
+                          date=dt.date(2024, 8, 16))
+    plain = EntryQuery(title=title, authors=("Jurgen Muller", "Lucia del Maestro"),
+                       date=dt.date(2024, 8, 16))
+    report = resolver_on().resolve([accented, plain])
+    assert found_id(verdict(report, accented)) == "2404.90110"
+    assert found_id(verdict(report, plain)) == "2404.90110"
+
+
+# ----------------------------------------------------------------------------------------------
+# Cache and incremental runs
+
+
+def test_a_rerun_asks_arxiv_nothing(resolver_on: Build, state: StateStore,
+                                    fake: FakeArxiv) -> None:
+    queries = [case_query(c) for c in CASES]
+    first = resolver_on(state=state, now=lambda: T0).resolve(queries)
+    assert first.requests > 0
+    fake.reset_log()
+    second = resolver_on(state=state, now=lambda: T0 + 3600).resolve(queries)
+    assert fake.request_count == 0
+    assert (second.requests, second.looked_up, second.from_cache) == (0, 0, len(queries))
+    assert second.matches == first.matches
+
+
+def test_not_found_is_asked_again_once_a_day_has_passed(resolver_on: Build, state: StateStore,
+                                                        fake: FakeArxiv) -> None:
+    absent = case_query(next(c for c in CASES if c.name == "not-on-arxiv"))
+    present = SEED_QUERIES[1][1]
+    first = resolver_on(state=state, now=lambda: T0).resolve([absent, present])
+    assert verdict(first, absent).status == "not_found"
+    fake.reset_log()
+    soon = resolver_on(state=state, now=lambda: T0 + DAY - 60).resolve([absent, present])
+    assert (soon.requests, soon.from_cache) == (0, 2)
+    later = resolver_on(state=state, now=lambda: T0 + DAY + 60).resolve([absent, present])
+    assert later.looked_up == 1  # only the miss; the match stays cached
+    assert later.requests > 0
+    assert verdict(later, absent).status == "not_found"
+    # ...and the new verdict starts a new day.
+    fake.reset_log()
+    resolver_on(state=state, now=lambda: T0 + DAY + 120).resolve([absent, present])
+    assert fake.request_count == 0
+
+
+def test_refresh_forces_fresh_lookups(resolver_on: Build, state: StateStore,
+                                      fake: FakeArxiv) -> None:
+    queries = [q for _, q in SEED_QUERIES[:4]]
+    resolver_on(state=state).resolve(queries)
+    fake.reset_log()
+    again = resolver_on(state=state, refresh=True).resolve(queries)
+    assert (again.from_cache, again.looked_up) == (0, len(queries))
+    assert again.requests == fake.request_count > 0
+    assert {found_id(m) for m in again.matches.values()} == {e for e, _ in SEED_QUERIES[:4]}
+
+
+def test_ambiguous_verdicts_are_kept_like_matches(resolver_on: Build, state: StateStore,
+                                                  fake: FakeArxiv) -> None:
+    both = EntryQuery(title="Contrastive Learning for Robust Visual Odometry",
+                      authors=("Chen Wei", "Alice Moreau"), date=dt.date(2024, 8, 16))
+    resolver_on(state=state, now=lambda: T0).resolve([both])
+    fake.reset_log()
+    again = resolver_on(state=state, now=lambda: T0 + 30 * DAY).resolve([both])
+    assert verdict(again, both).status == "ambiguous"
+    assert fake.request_count == 0
+
+
+# ----------------------------------------------------------------------------------------------
+# arXiv's moods
+
+
+def test_an_empty_first_answer_is_not_taken_for_not_found(resolver_on: Build,
+                                                          fake: FakeArxiv) -> None:
+    queries = [q for _, q in SEED_QUERIES]
+    fake.enqueue_faults(["empty"])  # the title batch comes back empty once
+    report = resolver_on().resolve(queries)
+    assert [found_id(verdict(report, q)) for q in queries] == [e for e, _ in SEED_QUERIES]
+    assert fake.requests[0].fault == "empty"
+
+
+def test_when_arxiv_stays_down_entries_are_errors_and_the_run_ends_promptly(
+        resolver_on: Build, state: StateStore, fake: FakeArxiv) -> None:
+    queries = [case_query(c) for c in CASES]
+    fake.fault_plan = FaultPlan(1.0, ("503", "429-bare", "reset"), seed=1)
+    began = time.monotonic()
+    down = resolver_on(state=state, max_attempts=4).resolve(queries)
+    assert time.monotonic() - began < 5.0
+    # The breaker: one request's retries, then nothing more is asked this run.
+    assert fake.request_count == 4
+    assert down.unavailable is not None
+    assert {m.status for m in down.matches.values()} == {"error"}
+    assert all(m.error for m in down.matches.values())
+    # Errors are not cached: the next run (arXiv back) asks again and resolves them.
+    fake.fault_plan = None
+    fake.reset_log()
+    back = resolver_on(state=state).resolve(queries)
+    assert back.from_cache == 0
+    assert back.requests > 0
+    assert all(found_id(verdict(back, case_query(c))) == c.expected for c in CASES)
+
+
+def test_arxiv_going_down_mid_run_keeps_what_was_settled(resolver_on: Build,
+                                                         state: StateStore,
+                                                         fake: FakeArxiv) -> None:
+    queries = [q for _, q in SEED_QUERIES]
+    fake.enqueue_faults(["ok"])  # the title batch is answered, then arXiv is down
+    fake.fault_plan = FaultPlan(1.0, ("503",))
+    report = resolver_on(state=state, max_attempts=3).resolve(queries)
+    statuses = {found_id(verdict(report, q)) or verdict(report, q).status for q in queries}
+    assert "error" in statuses  # the retitled paper needed the later queries
+    assert "not_found" not in statuses
+    assert len([q for q in queries if verdict(report, q).status == "matched"]) == 13
+    fake.fault_plan = None
+    fake.reset_log()
+    rerun = resolver_on(state=state).resolve(queries)
+    assert (rerun.from_cache, rerun.looked_up) == (13, 1)
+    assert all(verdict(rerun, q).status == "matched" for q in queries)
+
+
+def test_a_hostile_answer_fails_only_its_batch(resolver_on: Build, fake: FakeArxiv) -> None:
+    queries = [case_query(c) for c in CASES]
+    fake.enqueue_faults(["xxe"])  # the first title batch (20 entries)
+    report = resolver_on().resolve(queries)
+    statuses = [verdict(report, q).status for q in queries]
+    assert statuses.count("error") == 20
+    assert all("DTD" in (verdict(report, q).error or "") for q in queries
+               if verdict(report, q).status == "error")
+    assert report.unavailable is None  # not a down service: the other entries went on
+    assert "matched" in statuses
+
+
+# ----------------------------------------------------------------------------------------------
+# Query normalisation, as a property
+
+_TERM = re.compile(r"^[^\W_]+(?:_[^\W_]+)*$")
+_WORDS = re.compile(r"^[^\W_]+(?: [^\W_]+)*$")
+_RANGE = re.compile(r"^\d{12} TO \d{12}$")
+
+_TITLE_PIECES = [*"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+                 *" :-?*\"()[]{}$\\_^'’–.,;!&/+=<>|~#%@ßøéüçñłÆŒ",
+                 " AND ", " OR ", " ANDNOT ", "\\ell", "$x_1$", "\\'e", "ti:", "au:"]
+title_text = st.lists(st.sampled_from(_TITLE_PIECES), max_size=40).map("".join)
+name_text = st.lists(st.sampled_from([*"abcdefghijklmnopqrstuvwxyzÅØÜé -',._()?*:",
+                                      " AND ", " OR ", "Jr.", "del "]),
+                     max_size=20).map("".join)
+
+
+def assert_safe(query: str) -> None:
+    """Outside quotes only field prefixes, operators, parentheses, joined words and ranges."""
+    parse_query(query)
+    for token in tokenize(query):
+        if token.kind == "phrase":
+            assert _WORDS.match(token.text), (query, token)
+        elif token.kind == "term":
+            assert _TERM.match(token.text), (query, token)
+        elif token.kind == "field":
+            assert token.text in ("ti", "au", "submittedDate"), (query, token)
+        elif token.kind == "op":
+            assert token.text in ("AND", "OR"), (query, token)
+        elif token.kind == "range":
+            assert _RANGE.match(token.text), (query, token)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(title=title_text, authors=st.lists(name_text, max_size=3),
+       day=st.dates(min_value=dt.date(2008, 1, 1), max_value=dt.date(2030, 12, 31)))
+def test_queries_never_carry_grammar_characters_unquoted(title: str, authors: list[str],
+                                                         day: dt.date) -> None:
+    for clause in (title_clause(title, authors), fallback_clause(title, authors),
+                   window_clause(authors, day)):
+        if clause is not None:
+            assert_safe(clause)
+            assert "?" not in clause and "*" not in clause
+
+
+@settings(max_examples=200, deadline=None)
+@given(title=title_text)
+def test_a_title_phrase_always_finds_the_paper_of_that_title(title: str) -> None:
+    phrase = title_phrase(title)
+    if phrase is None:
+        assert not normalise_title(title)
+        return
+    index = Index([paper("2401.00001", title, ["Ada Lovelace"], "2024-01-02"),
+                   paper("2401.00002", "Unrelated Work on Graphs", ["Alan Turing"],
+                         "2024-01-03")])
+    page = index.answer({"search_query": phrase, "max_results": "5"})
+    assert "2401.00001" in [s.arxiv_id for s in page.entries]
