@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import Protocol
 
 
@@ -70,3 +70,21 @@ def reset_process_gates() -> None:
     """Forget every process gate (tests that change the interval between runs)."""
     with _registry_lock:
         _registry.clear()
+
+
+class ChainedGate:
+    """Pass several gates in order (e.g. this process's gate, then a fleet-wide one)."""
+
+    def __init__(self, *gates: Gate) -> None:
+        self.gates = gates
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        with ExitStack() as stack:
+            for gate in self.gates:
+                stack.enter_context(gate.slot())
+            yield
+
+    @property
+    def waited(self) -> float:
+        return sum(float(getattr(g, "waited", 0.0)) for g in self.gates)

@@ -7,8 +7,8 @@ Sequences are tuples, datetimes are UTC.
 
 from __future__ import annotations
 
-import json
 import datetime as dt
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -167,6 +167,9 @@ class Repo(Record):
     fetched_at: dt.datetime | None = Field(
         default=None, description="When the counts were read."
     )
+    checked_at: dt.datetime | None = Field(
+        default=None, description="When GitHub last confirmed these facts (a 200 or a 304)."
+    )
     source: LinkSource = "digest"
 
 
@@ -209,3 +212,24 @@ class Paper(Record):
     repos: tuple[Repo, ...] = ()
     citekey: str | None = None
     digests: tuple[DigestRef, ...] = ()
+
+
+class DigestViewEntry(Entry):
+    """An entry of `digests/<stem>.json`: the digest's text and the paper it points at."""
+
+    paper: str = Field(description="Key of the paper in papers.jsonl.")
+    status: MatchStatus
+    arxiv_id: str | None = None
+    citekey: str | None = None
+
+
+class DigestView(Record):
+    """`digests/<stem>.json`: one digest's entries in order, or why it could not be read."""
+
+    file: str
+    category: str | None = None
+    date: dt.date | None = None
+    form: DigestForm | None = None
+    problems: tuple[Problem, ...] = ()
+    error: Problem | None = None
+    entries: tuple[DigestViewEntry, ...] = ()

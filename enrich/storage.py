@@ -47,6 +47,19 @@ def atomic_write(path: Path, data: str | bytes) -> bool:
     return True
 
 
+def sweep_temp_files(directory: Path) -> int:
+    """Delete temp files a killed writer left behind (call only while holding the lock)."""
+    removed = 0
+    for folder in (directory, directory / "digests"):
+        if not folder.is_dir():
+            continue
+        for stray in folder.glob(".*.tmp"):
+            with contextlib.suppress(OSError):
+                stray.unlink()
+                removed += 1
+    return removed
+
+
 def _fsync_dir(directory: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(directory, os.O_RDONLY)
@@ -119,6 +132,21 @@ def output_lock(output_dir: Path, *, wait: float = 0.0,
         yield
     finally:
         handle.close()
+
+
+def lock_is_free(output_dir: Path) -> bool:
+    """Whether no other process holds the output directory's lock right now (a hint: the
+    answer may change at once; the holder of `output_lock` is what counts)."""
+    path = output_dir / ".state" / LOCK_NAME
+    if not path.is_file():
+        return True
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    return True
 
 
 def _holder(path: Path) -> str:

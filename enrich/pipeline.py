@@ -1,0 +1,241 @@
+"""The pipeline's steps as plain functions: what the Prefect tasks in `flows/` call.
+
+State in `output/.state` is the source of truth between steps (and between runs, processes and
+workers): parsing records each digest, resolving records each verdict as it is reached, reading
+GitHub records facts and ETags, and rendering turns the recorded state into the output files.
+Every step can therefore be retried or re-run alone, and a killed run loses nothing finished.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Literal
+
+import httpx
+from pydantic import Field
+
+from enrich.arxiv_client import ArxivClient
+from enrich.bibtex import render_bibtex
+from enrich.citekeys import KeyRegistry
+from enrich.csl import render_csl_json
+from enrich.digest import read_digest
+from enrich.errors import DigestError, OutputError
+from enrich.gate import Gate
+from enrich.github_client import GitHubClient
+from enrich.models import ArxivMatch, Digest, Problem, Record, to_json
+from enrich.records import (
+    Placed,
+    build_papers,
+    code_links,
+    digest_view,
+    entry_fingerprint,
+    entry_query,
+    failed_digest_view,
+    place,
+    report,
+)
+from enrich.repo_facts import read_repos, stored_repos
+from enrich.resolver import NAMESPACE as MATCH_NS
+from enrich.resolver import Resolver
+from enrich.settings import Settings
+from enrich.state import StateStore
+from enrich.storage import atomic_write, inside, safe_stem, sweep_temp_files
+
+log = logging.getLogger(__name__)
+
+DIGEST_NS = "digest"
+DIGEST_SUFFIXES = (".txt", ".md", ".markdown")
+
+
+class ParseOutcome(Record):
+    """One digest file: parsed, or the error that stopped it."""
+
+    file: str
+    digest: Digest | None = None
+    error: Problem | None = None
+
+
+class ResolveStats(Record):
+    entries: int = 0
+    looked_up: int = 0
+    from_cache: int = 0
+    requests: int = 0
+    retries: int = 0
+    retry_wait: float = 0.0
+    gate_wait: float = 0.0
+    statuses: dict[str, int] = Field(default_factory=dict)
+    unavailable: str | None = None
+
+
+class RepoStats(Record):
+    repos: int = 0
+    requests: int = 0
+    statuses: dict[str, int] = Field(default_factory=dict)
+    wait: float = 0.0
+    unavailable: str | None = None
+
+
+class RenderStats(Record):
+    papers: int = 0
+    in_bib: int = 0
+    digests: int = 0
+    failed_digests: int = 0
+    written: tuple[str, ...] = ()
+    statuses: dict[str, int] = Field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------
+# Parse
+
+
+def discover(sources: Iterable[Path]) -> list[Path]:
+    """Digest files: every `.txt`/`.md` directly in a directory given, and files as given."""
+    found: list[Path] = []
+    for source in sources:
+        if source.is_dir():
+            found.extend(sorted(p for p in source.iterdir()
+                                if p.is_file() and p.suffix.lower() in DIGEST_SUFFIXES
+                                and not p.name.startswith(".")))
+        elif source.is_file():
+            found.append(source)
+        else:
+            raise OutputError("no such digest file or directory", path=str(source))
+    return list(dict.fromkeys(found))
+
+
+def parse_file(path: Path) -> ParseOutcome:
+    """Parse one digest; a bad one becomes an error record instead of stopping the run."""
+    try:
+        return ParseOutcome(file=path.name, digest=read_digest(path))
+    except DigestError as exc:
+        log.warning("digest %s cannot be read: %s", path.name, exc)
+        return ParseOutcome(file=path.name, error=Problem(kind=exc.kind, file=exc.file,
+                                                          line=exc.line, message=exc.message))
+
+
+def remember(state: StateStore, outcomes: Sequence[ParseOutcome]) -> None:
+    """Record parsed digests (or their errors) as part of the output."""
+    state.put_many(DIGEST_NS, {o.file: o.model_dump(mode="json") for o in outcomes})
+
+
+def remembered(state: StateStore, files: Iterable[str] | None = None) -> list[ParseOutcome]:
+    """Digests recorded in the state: all of them, or the named ones, by file name."""
+    if files is None:
+        rows = list(state.items(DIGEST_NS))
+    else:
+        rows = sorted(state.get_many(DIGEST_NS, files).items())
+    return [ParseOutcome.model_validate(value) for _, value in rows]
+
+
+def _digests(outcomes: Iterable[ParseOutcome]) -> list[Digest]:
+    return [o.digest for o in outcomes if o.digest is not None]
+
+
+# --------------------------------------------------------------------------------------------
+# arXiv
+
+
+def stored_matches(state: StateStore, digests: Iterable[Digest]) -> dict[str, ArxivMatch]:
+    fps = [entry_fingerprint(e) for d in digests for e in d.entries]
+    return {fp: ArxivMatch.model_validate(v["match"])
+            for fp, v in state.get_many(MATCH_NS, fps).items()}
+
+
+def resolve(digests: Sequence[Digest], *, settings: Settings, state: StateStore,
+            refresh: bool = False, gate: Gate | None = None,
+            transport: httpx.BaseTransport | None = None) -> ResolveStats:
+    """Find every entry's arXiv paper (cached verdicts are reused; see `enrich.resolver`).
+
+    `gate` replaces the process gate (the flow passes one that is also fleet-wide).
+    """
+    queries = [entry_query(e) for d in digests for e in d.entries]
+    client = ArxivClient.from_settings(settings, gate=gate, transport=transport)
+    gate_before = getattr(client._gate, "waited", 0.0)
+    try:
+        result = Resolver(client, state, refresh=refresh).resolve(queries)
+    finally:
+        client.close()
+    statuses: dict[str, int] = {}
+    for match in result.matches.values():
+        statuses[match.status] = statuses.get(match.status, 0) + 1
+    return ResolveStats(
+        entries=len(queries), looked_up=result.looked_up, from_cache=result.from_cache,
+        requests=result.requests, retries=client.stats.retries,
+        retry_wait=round(client.stats.retry_wait, 3),
+        gate_wait=round(getattr(client._gate, "waited", 0.0) - gate_before, 3),
+        statuses=dict(sorted(statuses.items())), unavailable=result.unavailable,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# GitHub
+
+
+def read_github(digests: Sequence[Digest], *, settings: Settings, state: StateStore,
+                refresh: bool = False, gate: Gate | None = None,
+                transport: httpx.BaseTransport | None = None,
+                now: Callable[[], float] = time.time) -> RepoStats:
+    """Read facts of every GitHub repository the digests' papers link to."""
+    placed = place(digests, stored_matches(state, digests))
+    groups: dict[str, list[Placed]] = {}
+    for item in placed:
+        groups.setdefault(item.key, []).append(item)
+    links = [link for group in groups.values() for link in code_links(group)]
+    client = GitHubClient.from_settings(settings, transport=transport, gate=gate)
+    try:
+        result = read_repos(links, client=client, state=state,
+                            ttl=0.0 if refresh else settings.github_ttl_hours * 3600,
+                            now=now, concurrency=settings.github_concurrency,
+                            use_graphql=settings.github_token_value is not None)
+    finally:
+        client.close()
+    statuses: dict[str, int] = {}
+    for repo in result.repos.values():
+        statuses[repo.status] = statuses.get(repo.status, 0) + 1
+    return RepoStats(repos=len(result.repos), requests=result.requests,
+                     statuses=dict(sorted(statuses.items())), wait=round(result.waited, 3),
+                     unavailable=result.unavailable)
+
+
+# --------------------------------------------------------------------------------------------
+# Render
+
+
+def render(output_dir: Path, state: StateStore, *,
+           encoding: Literal["latex", "utf8"] = "latex") -> RenderStats:
+    """Write every output file from the recorded state, atomically and deterministically."""
+    sweep_temp_files(output_dir)
+    outcomes = remembered(state)
+    digests = _digests(outcomes)
+    failures = [o.error for o in outcomes if o.error is not None]
+    placed = place(digests, stored_matches(state, digests))
+    unkeyed = build_papers(placed, {}, {})
+    names = sorted({link.repo.lower() for p in unkeyed for link in p.links if link.repo})
+    repos = stored_repos(state, names)
+    keys = KeyRegistry(state).assign([p for p in unkeyed if p.arxiv_id])
+    papers = build_papers(placed, repos, keys)
+    by_key = {p.key: p for p in papers}
+
+    files: dict[str, str] = {
+        "papers.jsonl": "".join(to_json(p, indent=None) for p in papers),
+        "references.bib": render_bibtex(papers, encoding=encoding),
+        "references.json": render_csl_json(papers),
+        "report.json": to_json(report(digests, failures, papers)),
+    }
+    for outcome in outcomes:
+        view = (digest_view(outcome.digest, placed, by_key) if outcome.digest is not None
+                else failed_digest_view(outcome.error))  # type: ignore[arg-type]
+        files[f"digests/{safe_stem(outcome.file)}.json"] = to_json(view)
+    written = []
+    for name, content in sorted(files.items()):
+        if atomic_write(inside(output_dir, output_dir / name), content):
+            written.append(name)
+    statuses: dict[str, int] = {}
+    for paper in papers:
+        statuses[paper.match.status] = statuses.get(paper.match.status, 0) + 1
+    return RenderStats(papers=len(papers), in_bib=sum(1 for p in papers if p.arxiv_id),
+                       digests=len(digests), failed_digests=len(failures),
+                       written=tuple(written), statuses=dict(sorted(statuses.items())))
