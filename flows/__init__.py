@@ -1,1 +1,1 @@
-"""Prefect orchestration and the command line for digest-enrich (the only place importing Prefect)."""
+"""Prefect orchestration and the command line of digest-enrich; the only code importing Prefect."""

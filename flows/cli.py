@@ -1,0 +1,198 @@
+"""The `digest-enrich` command line.
+
+    digest-enrich run [SOURCES...] [--output DIR]   the main job, Prefect in embedded mode
+    digest-enrich parse FILE...                     parsed digests as JSON on stdout
+    digest-enrich render [--output DIR]             rewrite the outputs from the recorded state
+
+`parse` never imports Prefect (it is fast and needs no server); `run` runs the flow in
+Prefect's embedded (ephemeral) mode unless PREFECT_API_URL points at a server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from enrich import __version__
+from enrich.errors import DigestEnrichError, DigestError
+from enrich.models import to_json
+
+if TYPE_CHECKING:
+    from flows.enrich_flow import RunSummary
+
+# Prefect's embedded mode is chatty (banners, per-task state lines, telemetry attempts that
+# fail without a network). Users of `digest-enrich run` get our summary instead; anything set
+# in the environment wins.
+QUIET_PREFECT = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    # Our summary says what went wrong; Prefect's own log lines would say it twice.
+    "PREFECT_LOGGING_LEVEL": "ERROR",
+    "PREFECT_SERVER_LOGGING_LEVEL": "ERROR",
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "",
+    "PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY": "false",
+    "PREFECT_TELEMETRY_ENABLE_RESOURCE_METRICS": "false",
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args.verbose)
+    try:
+        code: int = args.handler(args)
+    except DigestEnrichError as exc:
+        print(f"digest-enrich: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("digest-enrich: interrupted; finished lookups are kept, run again to continue",
+              file=sys.stderr)
+        return 130
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="digest-enrich",
+        description="Turn arXiv digest posts into clean references: arXiv IDs, code, BibTeX.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="show progress (-v) or debug detail (-vv) on stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="enrich the digests and write the outputs")
+    run.add_argument("sources", nargs="*", default=["seeds"], metavar="SOURCE",
+                     help="digest directories or files (default: seeds)")
+    run.add_argument("-o", "--output", default="output", help="output directory")
+    run.add_argument("--refresh", action="store_true",
+                     help="ask arXiv again even for entries already resolved")
+    run.add_argument("--refresh-github", action="store_true",
+                     help="re-read repository facts even when they are fresh")
+    run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                     help="wait this long for another run using the output directory")
+    run.set_defaults(handler=_run)
+
+    parse = sub.add_parser("parse", help="print parsed digests as JSON")
+    parse.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    parse.set_defaults(handler=_parse)
+
+    render = sub.add_parser("render", help="rewrite the output files from the recorded state")
+    render.add_argument("-o", "--output", default="output", help="output directory")
+    render.set_defaults(handler=_render)
+    return parser
+
+
+def _configure_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    for name in ("enrich", "flows"):
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.addHandler(handler)
+        logger.propagate = False
+
+
+def _parse(args: argparse.Namespace) -> int:
+    from enrich.digest import read_digest
+
+    digests, failed = [], 0
+    for path in args.files:
+        try:
+            digest = read_digest(path)
+        except DigestError as exc:
+            print(f"digest-enrich: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        for problem in digest.problems:
+            where = f"{problem.file}:{problem.line}" if problem.line else problem.file
+            print(f"digest-enrich: warning: {where}: {problem.message}", file=sys.stderr)
+        digests.append({
+            "file": digest.file, "category": digest.category,
+            "date": digest.date.isoformat() if digest.date else None,
+            "entries": [e.model_dump(mode="json", exclude={"date"}) for e in digest.entries],
+        })
+    sys.stdout.write(to_json(digests))
+    return 1 if failed else 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from enrich.pipeline import render
+    from enrich.settings import load_settings
+    from enrich.state import StateStore
+    from enrich.storage import output_lock
+
+    out = Path(args.output)
+    if not (out / ".state").is_dir():
+        print(f"digest-enrich: {out} has no recorded state; run `digest-enrich run` first",
+              file=sys.stderr)
+        return 1
+    with output_lock(out):
+        stats = render(out, StateStore.for_output(out), encoding=load_settings().bibtex_encoding)
+    print(f"digest-enrich: wrote {len(stats.written)} changed file(s) in {out} "
+          f"({stats.papers} papers, {stats.in_bib} in references.bib)")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from enrich.storage import lock_is_free
+
+    out = Path(args.output)
+    if args.wait <= 0 and not lock_is_free(out):
+        # Say so before starting Prefect; the flow itself takes the lock for real.
+        print(f"digest-enrich: another digest-enrich run is using {out}; wait for it to finish, "
+              "use --wait SECONDS, or choose another --output", file=sys.stderr)
+        return 1
+    for key, value in QUIET_PREFECT.items():
+        os.environ.setdefault(key, value)
+    from flows.enrich_flow import enrich_digests
+
+    summary = enrich_digests(sources=list(args.sources), output=args.output,
+                             refresh=args.refresh, refresh_github=args.refresh_github,
+                             lock_wait=args.wait)
+    print(format_summary(summary))
+    # The run completed: exit 0 even when digests failed or papers are unresolved (they are in
+    # the summary, report.json and the artifacts); non-zero only when the run itself failed.
+    return 0
+
+
+def format_summary(summary: RunSummary) -> str:
+    """The run in plain words for the terminal."""
+    a, g, o = summary.arxiv, summary.github, summary.outputs
+    read = len(summary.digests) - len(summary.failed)
+    lines = [f"digest-enrich: {read} digest(s) read, {len(summary.failed)} failed, "
+             f"{a.entries} entries"]
+    for bad in summary.failed:
+        if bad.error is not None:
+            where = f"{bad.error.file}:{bad.error.line}" if bad.error.line else bad.error.file
+            lines.append(f"  ! {where}: {bad.error.message}")
+    for problem in summary.problems:
+        where = f"{problem.file}:{problem.line}" if problem.line else problem.file
+        lines.append(f"  ~ {where}: {problem.message}")
+    statuses = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in a.statuses.items()) or "none"
+    lines.append(f"  arXiv:  {statuses} — {a.requests} request(s), {a.from_cache} from cache, "
+                 f"{a.gate_wait + a.retry_wait:.1f} s waiting on the rate limit")
+    unresolved = sum(n for s, n in a.statuses.items() if s != "matched")
+    if a.unavailable:
+        lines.append(f"  arXiv was unreachable or unavailable ({a.unavailable}); "
+                     f"{unresolved} entr{'y is' if unresolved == 1 else 'ies are'} unresolved "
+                     "and will be retried on the next run")
+    repo_statuses = ", ".join(f"{n} {s}" for s, n in g.statuses.items()) or "none linked"
+    lines.append(f"  GitHub: {g.repos} repositor{'y' if g.repos == 1 else 'ies'} "
+                 f"({repo_statuses}) — {g.requests} request(s)")
+    if g.unavailable:
+        lines.append(f"  GitHub was unreachable or unavailable ({g.unavailable}); repository "
+                     "facts are missing or stale and will be read on the next run")
+    if o is not None:
+        lines.append(f"  wrote {summary.output}/: {o.papers} papers, {o.in_bib} in "
+                     f"references.bib ({len(o.written)} file(s) changed) "
+                     f"in {summary.seconds:.0f} s")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

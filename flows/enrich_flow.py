@@ -1,0 +1,126 @@
+"""The Prefect flow `enrich-digests`: a table of contents over `enrich.pipeline`.
+
+Tasks are thin: they take paths and flags (never clients or tokens), build what they need from
+the environment in their own process, and call one pipeline function. State in
+`<output>/.state` carries results between tasks, runs and workers, so task results are not
+cached by Prefect (NO_CACHE) — re-running a task is cheap because the pipeline skips what the
+state already knows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.logging import get_run_logger
+from prefect.task_runners import ThreadPoolTaskRunner
+from pydantic import Field
+
+from enrich import pipeline
+from enrich.models import Problem, Record
+from enrich.pipeline import ParseOutcome, RenderStats, RepoStats, ResolveStats
+from enrich.state import StateStore
+from enrich.storage import output_lock
+from flows import artifacts, fleet
+from flows.services import runtime_settings
+
+# Parsing is CPU-bound and local; four threads keep a laptop responsive. Prefect's default
+# thread pool is unbounded.
+MAX_PARSE_WORKERS = 4
+
+
+class RunSummary(Record):
+    """What one run did, for the CLI, the artifacts and the flow run's result."""
+
+    output: str
+    digests: tuple[str, ...] = ()
+    failed: tuple[ParseOutcome, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    arxiv: ResolveStats = Field(default_factory=ResolveStats)
+    github: RepoStats = Field(default_factory=RepoStats)
+    outputs: RenderStats | None = None
+    seconds: float = 0.0
+
+
+@task(name="parse-digest", cache_policy=NO_CACHE, retries=0)
+def parse_digest(path: str) -> ParseOutcome:
+    """Parse one digest file (bad input becomes an error record, never an exception)."""
+    return pipeline.parse_file(Path(path))
+
+
+@task(name="resolve-arxiv", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=30)
+def resolve_arxiv(output: str, files: list[str], refresh: bool) -> ResolveStats:
+    """Find the digests' papers on arXiv. Retries and the rate gate live in the client; a task
+    retry only covers the unexpected, and costs nothing for what the state already holds."""
+    state = StateStore.for_output(Path(output))
+    digests = [o.digest for o in pipeline.remembered(state, files) if o.digest is not None]
+    settings = runtime_settings()
+    return pipeline.resolve(digests, settings=settings, state=state, refresh=refresh,
+                            gate=fleet.arxiv_gate(settings))
+
+
+@task(name="read-github", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=30)
+def read_github(output: str, files: list[str], refresh: bool) -> RepoStats:
+    """Read stars, forks, licence… of the repositories the papers link to."""
+    state = StateStore.for_output(Path(output))
+    digests = [o.digest for o in pipeline.remembered(state, files) if o.digest is not None]
+    settings = runtime_settings(github=True)
+    return pipeline.read_github(digests, settings=settings, state=state, refresh=refresh,
+                                gate=fleet.github_gate(settings))
+
+
+@task(name="write-outputs", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
+def write_outputs(output: str) -> RenderStats:
+    """Render references.bib, references.json, papers.jsonl, digests/*.json, report.json."""
+    out = Path(output)
+    return pipeline.render(out, StateStore.for_output(out),
+                           encoding=runtime_settings().bibtex_encoding)
+
+
+@flow(name="enrich-digests", task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARSE_WORKERS),
+      log_prints=False)
+def enrich_digests(  # noqa: PLR0917 - flow parameters are keyword-friendly by name
+    sources: list[str] | None = None,
+    output: str = "output",
+    refresh: bool = False,
+    refresh_github: bool = False,
+    render: bool = True,
+    lock_wait: float = 0.0,
+) -> RunSummary:
+    """Parse the digests in `sources` (directories or files; default `seeds/`), find their
+    papers on arXiv and their code on GitHub, and write the references into `output`.
+
+    `refresh` asks arXiv again for everything; `refresh_github` ignores the GitHub TTL.
+    `render=False` (used by backfill partitions) records results without writing the combined
+    files; `lock_wait` is how long to wait for another run holding the output directory.
+    """
+    started = time.monotonic()
+    logger = get_run_logger()
+    out = Path(output)
+    paths = pipeline.discover([Path(s) for s in (sources or ["seeds"])])
+    logger.info("%d digest file(s) from %s", len(paths), ", ".join(sources or ["seeds"]))
+
+    with output_lock(out, wait=lock_wait) if render else contextlib.nullcontext():
+        outcomes = [f.result() for f in parse_digest.map([str(p) for p in paths])]
+        state = StateStore.for_output(out)
+        pipeline.remember(state, outcomes)
+        failed = tuple(o for o in outcomes if o.error is not None)
+        for bad in failed:
+            logger.warning("digest %s skipped: %s", bad.file,
+                           bad.error.message if bad.error else "")
+        files = [o.file for o in outcomes if o.digest is not None]
+        arxiv = resolve_arxiv(output, files, refresh)
+        github = read_github(output, files, refresh_github)
+        rendered = write_outputs(output) if render else None
+
+    problems = tuple(p for o in outcomes if o.digest is not None for p in o.digest.problems)
+    summary = RunSummary(output=output, digests=tuple(o.file for o in outcomes), failed=failed,
+                         problems=problems,
+                         arxiv=arxiv, github=github, outputs=rendered,
+                         seconds=round(time.monotonic() - started, 1))
+    if render:
+        artifacts.publish(summary, out)
+    return summary
