@@ -1,0 +1,190 @@
+"""Killed runs, concurrent runs: nothing lost, nothing corrupted, finished lookups not redone.
+
+Every test runs the real CLI as a subprocess (embedded Prefect) against the loopback fakes and
+kills it with SIGKILL — no chance to clean up — at a chosen point, then runs it again and
+compares the outputs byte for byte with an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from enrich.resolver import NAMESPACE
+from enrich.state import StateStore
+from tests.conftest import REPO, SEEDS, cli_env, run_cli
+from tests.fakes.arxiv_api import FakeArxiv
+from tests.fakes.github_api import FakeGitHub
+
+pytestmark = pytest.mark.e2e
+
+OUTPUTS = ("papers.jsonl", "references.bib", "references.json", "report.json",
+           "digests/000_024a476f5ee58d5f.json", "digests/001_7124c519675a2515.json")
+
+# Runs the CLI with `atomic_write` wrapped: the Nth output write leaves half a temp file behind
+# and the process SIGKILLs itself, as a power cut or an OOM kill would.
+CRASH_AT_WRITE = """
+import os, signal, sys
+from pathlib import Path
+import enrich.pipeline as pipeline
+from flows.cli import main
+
+target = int(os.environ["CRASH_AT_WRITE"])
+real = pipeline.atomic_write
+calls = 0
+
+def atomic_write(path, data):
+    global calls
+    calls += 1
+    if calls == target:
+        payload = data.encode() if isinstance(data, str) else data
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        stray = Path(path).parent / f".{Path(path).name}.crash.tmp"
+        stray.write_bytes(payload[: len(payload) // 2])
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(path, data)
+
+pipeline.atomic_write = atomic_write
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.fixture(scope="module")
+def fakes() -> Iterator[tuple[FakeArxiv, FakeGitHub]]:
+    with FakeArxiv() as arxiv, FakeGitHub() as github:
+        yield arxiv, github
+
+
+def _env(tmp: Path, fakes: tuple[FakeArxiv, FakeGitHub], interval: str = "0.05",
+         **extra: str) -> dict[str, str]:
+    arxiv, github = fakes
+    return cli_env(tmp / "prefect", ARXIV_API_URL=arxiv.url, GITHUB_API_URL=github.url,
+                   ARXIV_MIN_INTERVAL=interval, **extra)
+
+
+def _snapshot(output: Path) -> dict[str, bytes]:
+    return {name: (output / name).read_bytes() for name in OUTPUTS}
+
+
+def _strays(output: Path) -> list[Path]:
+    return [p for p in output.rglob("*.tmp") if ".state" not in p.parts]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory,
+              fakes: tuple[FakeArxiv, FakeGitHub]) -> tuple[dict[str, bytes], int]:
+    """Outputs of an uninterrupted run, and how many arXiv requests it needed."""
+    tmp = tmp_path_factory.mktemp("reference")
+    fakes[0].reset_log()
+    done = run_cli(["run", str(SEEDS), "--output", str(tmp / "out")], env=_env(tmp, fakes))
+    assert done.returncode == 0, done.stderr
+    return _snapshot(tmp / "out"), fakes[0].request_count
+
+
+def _killpg(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+
+
+def test_killed_during_arxiv_lookups_resumes_without_redoing_them(
+        tmp_path: Path, fakes: tuple[FakeArxiv, FakeGitHub],
+        reference: tuple[dict[str, bytes], int]) -> None:
+    arxiv, _ = fakes
+    expected, reference_requests = reference
+    output = tmp_path / "out"
+    env = _env(tmp_path, fakes, interval="0.6")
+    arxiv.reset_log()
+    proc = subprocess.Popen([sys.executable, "-m", "flows.cli", "run", str(SEEDS), "--output",
+                             str(output)], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while arxiv.served_count < 2:  # the title batch is answered, a fallback is under way
+            assert proc.poll() is None, "the run ended before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        _killpg(proc)
+
+    settled = dict(StateStore.for_output(output).items(NAMESPACE))
+    assert any(v["match"]["status"] == "matched" for v in settled.values())  # type: ignore[index]
+
+    arxiv.reset_log()
+    done = run_cli(["run", str(SEEDS), "--output", str(output)], env=_env(tmp_path, fakes))
+    assert done.returncode == 0, done.stderr
+    assert arxiv.request_count < reference_requests  # the settled verdicts were not asked again
+    assert _snapshot(output) == expected
+    assert _strays(output) == []
+
+
+@pytest.mark.parametrize("crash_at", [1, 3, 6])
+def test_killed_while_writing_outputs_leaves_old_or_new_files_and_resumes(
+        tmp_path: Path, fakes: tuple[FakeArxiv, FakeGitHub],
+        reference: tuple[dict[str, bytes], int], crash_at: int) -> None:
+    arxiv, github = fakes
+    expected, _ = reference
+    output = tmp_path / "out"
+    env = _env(tmp_path, fakes, CRASH_AT_WRITE=str(crash_at))
+    proc = subprocess.run([sys.executable, "-c", CRASH_AT_WRITE, "run", str(SEEDS), "--output",
+                           str(output)], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=300, start_new_session=True, check=False)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    # Every output file present is complete (atomic rename), the half-written one is a temp.
+    for name in OUTPUTS:
+        if (output / name).exists():
+            assert (output / name).read_bytes() == expected[name], name
+    assert _strays(output) != []
+
+    arxiv.reset_log()
+    github.reset_log()
+    done = run_cli(["run", str(SEEDS), "--output", str(output)], env=_env(tmp_path, fakes))
+    assert done.returncode == 0, done.stderr
+    assert arxiv.request_count == 0  # every lookup had finished before the writing began
+    assert github.request_count == 0
+    assert _snapshot(output) == expected
+    assert _strays(output) == []
+
+
+def test_second_run_on_the_same_output_is_refused_clearly(
+        tmp_path: Path, fakes: tuple[FakeArxiv, FakeGitHub],
+        reference: tuple[dict[str, bytes], int]) -> None:
+    arxiv, _ = fakes
+    expected, _ = reference
+    output = tmp_path / "out"
+    arxiv.reset_log()
+    first = subprocess.Popen([sys.executable, "-m", "flows.cli", "run", str(SEEDS), "--output",
+                              str(output)], cwd=REPO, env=_env(tmp_path, fakes, interval="0.5"),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while arxiv.request_count < 1:  # the first run holds the lock and is asking arXiv
+            assert first.poll() is None
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        second = run_cli(["run", str(SEEDS), "--output", str(output)],
+                         env=_env(tmp_path / "second", fakes))
+        assert second.returncode == 1
+        assert "another digest-enrich run is using" in second.stderr
+        assert "Traceback" not in second.stderr
+        _, err = first.communicate(timeout=300)
+    finally:
+        if first.poll() is None:
+            _killpg(first)  # type: ignore[arg-type]
+    assert first.returncode == 0, err
+    assert _snapshot(output) == expected
+
+    # With --wait, a second run queues behind the first instead (here: nothing left to do).
+    waited = run_cli(["run", str(SEEDS), "--output", str(output), "--wait", "60"],
+                     env=_env(tmp_path / "third", fakes))
+    assert waited.returncode == 0, waited.stderr
+    assert _snapshot(output) == expected

@@ -1,0 +1,227 @@
+"""The Prefect way, for real: a `prefect server`, a process work pool, `prefect deploy` from the
+repo's prefect.yaml, workers, `prefect deployment run … --watch` — all on loopback, against the
+project's fakes. Slow (a server start, several flow-run subprocesses), so marked e2e.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import REPO, SEEDS, cli_env
+from tests.fakes.arxiv_api import FakeArxiv
+from tests.fakes.github_api import FakeGitHub
+
+pytestmark = pytest.mark.e2e
+
+INTERVAL = 0.2
+PREFECT = [sys.executable, "-m", "prefect"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _prefect(args: list[str], env: dict[str, str], timeout: float = 180,
+             ) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([*PREFECT, *args], env=env, cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    assert done.returncode == 0, f"prefect {' '.join(args)}\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+class Worker:
+    def __init__(self, name: str, env: dict[str, str], log: Path) -> None:
+        self.name = name
+        self.log = log
+        self._file = log.open("w")
+        self.proc = subprocess.Popen(
+            [*PREFECT, "worker", "start", "--pool", "digest-enrich", "--type", "process",
+             "--name", name],
+            env=env, cwd=REPO, stdout=self._file, stderr=subprocess.STDOUT,
+            start_new_session=True)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self._file.close()
+
+    def flow_runs(self) -> set[str]:
+        """IDs of the flow runs this worker submitted (from its log)."""
+        text = self.log.read_text(errors="replace")
+        return set(re.findall(r"[Ss]ubmitting flow run '([0-9a-f-]{36})'", text))
+
+
+@pytest.fixture(scope="module")
+def fakes() -> Iterator[tuple[FakeArxiv, FakeGitHub]]:
+    with FakeArxiv() as arxiv, FakeGitHub() as github:
+        yield arxiv, github
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory,
+           fakes: tuple[FakeArxiv, FakeGitHub]) -> Iterator[dict[str, str]]:
+    """A real Prefect server on loopback with a private home; yields the clients' env."""
+    arxiv, github = fakes
+    home = tmp_path_factory.mktemp("prefect-home")
+    port = _free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    base = cli_env(home, ARXIV_API_URL=arxiv.url, GITHUB_API_URL=github.url,
+                   ARXIV_MIN_INTERVAL=str(INTERVAL),
+                   PREFECT_WORKER_QUERY_SECONDS="1", PREFECT_WORKER_PREFETCH_SECONDS="2",
+                   PREFECT_LOGGING_LEVEL="INFO")
+    server_env = {**base,
+                  # No scheduled runs of the daily deployment while tests run.
+                  "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false"}
+    log = (home / "server.log").open("w")
+    proc = subprocess.Popen([*PREFECT, "server", "start", "--host", "127.0.0.1", "--port",
+                             str(port)], env=server_env, cwd=home, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail("prefect server did not start:\n"
+                            + (home / "server.log").read_text(errors="replace")[-3000:])
+            time.sleep(0.5)
+        env = {**base, "PREFECT_API_URL": api}
+        _prefect(["work-pool", "create", "digest-enrich", "--type", "process"], env)
+        _prefect(["--no-prompt", "deploy", "--all"], env)
+        yield env
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+def _read_runs(env: dict[str, str], deployment: str) -> list[dict[str, object]]:
+    api = env["PREFECT_API_URL"]
+    dep = httpx.get(f"{api}/deployments/name/{deployment}", timeout=10).json()
+    runs = httpx.post(f"{api}/flow_runs/filter", timeout=10, json={
+        "deployments": {"id": {"any_": [dep["id"]]}}, "limit": 200}).json()
+    return list(runs)
+
+
+def test_deploy_and_run_the_daily_deployment(tmp_path: Path, server: dict[str, str],
+                                             fakes: tuple[FakeArxiv, FakeGitHub]) -> None:
+    arxiv, _ = fakes
+    arxiv.reset_log()
+    output = tmp_path / "out"
+    worker = Worker("w-daily", server, tmp_path / "worker.log")
+    try:
+        done = _prefect(["deployment", "run", "enrich-digests/daily", "--watch",
+                         "--watch-timeout", "300",
+                         "--params", json.dumps({"sources": [str(SEEDS)],
+                                                 "output": str(output)})],
+                        server, timeout=360)
+    finally:
+        worker.stop()
+    assert "Completed" in done.stdout, done.stdout + worker.log.read_text(errors="replace")
+    papers = [json.loads(line) for line in (output / "papers.jsonl").read_text().splitlines()]
+    assert len(papers) == 14
+    assert all(p["match"]["status"] == "matched" for p in papers)
+    assert (output / "references.bib").read_text().count("@misc{") == 14
+    # The fleet-wide limits were created with arXiv's numbers and every request honoured them.
+    api = server["PREFECT_API_URL"]
+    limit = httpx.get(f"{api}/v2/concurrency_limits/arxiv-api-rate", timeout=10).json()
+    assert limit["limit"] == 1
+    assert limit["slot_decay_per_second"] == pytest.approx(1 / INTERVAL)
+    assert arxiv.gate_violations(INTERVAL) == 0
+    # Artifacts with stable keys.
+    arts = httpx.post(f"{api}/artifacts/filter", timeout=10,
+                      json={"artifacts": {"key": {"any_": ["enrich-digests-summary",
+                                                           "enrich-digests-papers"]}}}).json()
+    assert {a["key"] for a in arts} == {"enrich-digests-summary", "enrich-digests-papers"}
+    summary = next(a for a in arts if a["key"] == "enrich-digests-summary")
+    assert "14 matched" in summary["data"]
+
+
+def _split_into_digests(target: Path) -> list[Path]:
+    """One digest per seed entry: the seed's category and date lines, then that entry."""
+    made = []
+    for seed in sorted(SEEDS.glob("*.txt")):
+        text = seed.read_text("utf-8")
+        marker = "点此查看论文截图"
+        header_end = text.index("更新") + len("更新")
+        header, body = text[:header_end], text[header_end:]
+        blocks = [b for b in body.split(marker)[:-1] if b.strip()]
+        for index, block in enumerate(blocks):
+            path = target / f"{seed.stem}-{index:02d}.txt"
+            path.write_text(f"{header}\n{block.strip()}\n\n{marker}\n", "utf-8")
+            made.append(path)
+    return made
+
+
+def test_two_workers_share_a_backfill_exactly_once(tmp_path: Path, server: dict[str, str],
+                                                   fakes: tuple[FakeArxiv, FakeGitHub]) -> None:
+    arxiv, _ = fakes
+    (tmp_path / "digests").mkdir()
+    digests = _split_into_digests(tmp_path / "digests")
+    assert len(digests) == 14
+
+    def backfill(output: Path, workers: list[Worker]) -> list[dict[str, object]]:
+        before = {r["id"] for r in _read_runs(server, "enrich-digests/partition")}
+        try:
+            done = _prefect(["deployment", "run", "enrich-backfill/backfill", "--watch",
+                             "--watch-timeout", "600", "--params", json.dumps({
+                                 "sources": [str(tmp_path / "digests")],
+                                 "output": str(output), "batch_size": 2,
+                                 "poll_seconds": 1})], server, timeout=660)
+        finally:
+            for worker in workers:
+                worker.stop()
+        assert "Completed" in done.stdout, done.stdout
+        return [r for r in _read_runs(server, "enrich-digests/partition")
+                if r["id"] not in before]
+
+    arxiv.reset_log()
+    two = [Worker(f"w{i}", server, tmp_path / f"worker{i}.log") for i in (1, 2)]
+    runs = backfill(tmp_path / "out-two", two)
+    assert arxiv.gate_violations(INTERVAL) == 0
+    assert arxiv.max_in_flight == 1
+
+    # Every digest in exactly one partition run; every run completed, by exactly one worker.
+    assert len(runs) == 7
+    assert all(r["state_type"] == "COMPLETED" for r in runs)
+    sources = sorted(s for r in runs for s in r["parameters"]["sources"])  # type: ignore[index]
+    assert sources == sorted(str(p.resolve()) for p in digests)
+    taken = [w.flow_runs() for w in two]
+    partition_ids = {str(r["id"]) for r in runs}
+    assert not (taken[0] & taken[1])
+    assert partition_ids <= taken[0] | taken[1]
+
+    # The same backfill on one worker writes byte-identical outputs.
+    one = [Worker("w-single", server, tmp_path / "worker-single.log")]
+    backfill(tmp_path / "out-one", one)
+    for name in ("papers.jsonl", "references.bib", "references.json", "report.json"):
+        assert (tmp_path / "out-two" / name).read_bytes() == \
+            (tmp_path / "out-one" / name).read_bytes(), name
+    papers = (tmp_path / "out-two" / "papers.jsonl").read_text().splitlines()
+    assert len(papers) == 14
