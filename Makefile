@@ -1,0 +1,43 @@
+# The two commands of the README:
+#   make run    set up (first time) and run the main job: seeds/ -> output/, embedded Prefect
+#   make test   set up (first time, incl. bibtex/biber/pandoc) and run lint + the test suite
+# Everything is installed from this repository's own files (pyproject.toml, constraints.txt,
+# scripts/install-tools.sh), so a fresh clone needs nothing else.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check
+
+.PHONY: run test lint pytest tools bench clean
+
+$(VENV)/.run-installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet -c constraints.txt -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet -c constraints.txt -e '.[test,lint]'
+	touch $@ $(VENV)/.run-installed
+
+run: $(VENV)/.run-installed
+	$(BIN)/digest-enrich run seeds --output output
+
+tools:
+	./scripts/install-tools.sh
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check enrich flows tests bench
+	$(BIN)/mypy
+
+pytest: $(VENV)/.test-installed tools
+	$(BIN)/python -m pytest
+
+test: lint pytest
+
+bench: $(VENV)/.test-installed
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) output/digests output/*.bib output/*.json output/*.jsonl output/.state
