@@ -5,7 +5,9 @@ A candidate is accepted only when
 
 * its title agrees with the digest's (high similarity *and* no significant word on either side
   left unexplained — so a title that is a prefix of a longer one does not match it),
-* at least one author surname agrees (the same title by other people is another paper),
+* at least one author agrees — same surname, compatible first initial (the same title by
+  other people is another paper) — and when fewer than half of the digest's authors do, the
+  abstracts agree as well (one "Wang" in common is chance, not evidence),
 * it existed on the digest's date (a later paper by the same people is not in an older digest),
 * and no runner-up that also passes is close behind (then the verdict is `ambiguous`).
 
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from enrich.models import ArxivMatch, ArxivPaper, Candidate, MatchMethod
-from enrich.textnorm import STOPWORDS, normalise_title, surname, surnames
+from enrich.textnorm import STOPWORDS, name_tokens, normalise_title, surname
 
 # Title similarity (0..1) a title must reach, besides having no unexplained words.
 TITLE_AGREES = 0.90
@@ -98,10 +100,30 @@ def titles_agree(a: str, b: str) -> bool:
     return not _unexplained(wa, wb, "".join(wb)) and not _unexplained(wb, wa, "".join(wa))
 
 
+def _person(name: str) -> tuple[str, str]:
+    """(surname, first initial) of a name, folded; the initial is '' for a lone name."""
+    words = name_tokens(name)
+    if not words:
+        return "", ""
+    return words[-1], words[0][0] if len(words) > 1 else ""
+
+
 def shared_authors(digest_authors: Sequence[str], arxiv_authors: Sequence[str]) -> int:
-    """How many of the digest's author surnames appear among the arXiv authors."""
-    theirs = surnames(list(arxiv_authors))
-    return sum(1 for name in digest_authors if surname(name) and surname(name) in theirs)
+    """How many of the digest's authors appear among the arXiv authors.
+
+    Same surname, and the same first initial where both names have one: "Lars Huang" is not
+    "Kwame Huang". Common surnames (Wang, Li, Kim) are shared by chance so often that a
+    surname alone would let the same title by another group through.
+    """
+    theirs = [_person(n) for n in arxiv_authors]
+    shared = 0
+    for name in digest_authors:
+        last, initial = _person(name)
+        if last and any(last == other_last and (not initial or not other_initial
+                                                or initial == other_initial)
+                        for other_last, other_initial in theirs):
+            shared += 1
+    return shared
 
 
 def author_agreement(digest_authors: Sequence[str], arxiv_authors: Sequence[str]) -> float:
@@ -158,6 +180,11 @@ def _title_reason(query: EntryQuery, paper: ArxivPaper) -> str | None:
         return "no author in common"
     if not query.authors:
         return "the digest names no authors to confirm the title"
+    if (author_agreement(query.authors, paper.authors) < AUTHORS_AGREE
+            and query.abstract and paper.abstract
+            and abstract_containment(query.abstract, paper.abstract) < ABSTRACT_AGREES):
+        # One shared name among many is weak (common surnames); the abstract must then agree.
+        return "few authors in common and the abstract differs"
     return None
 
 

@@ -17,6 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.arxiv_bench import parse as parse_bench
+from bench.arxiv_bench import score as score_bench
+from bench.corpus import generate
 from enrich.arxiv_client import ArxivClient
 from enrich.arxiv_query import (
     author_term,
@@ -319,6 +322,70 @@ def test_an_unclear_winner_is_ambiguous_with_its_top_candidates(resolver_on: Bui
     unconfirmed = verdict(report, nobody)
     assert unconfirmed.status == "ambiguous"
     assert unconfirmed.candidates[0].arxiv_id == "2406.90104"
+
+
+def test_the_same_title_by_another_group_is_not_taken_for_a_shared_common_surname(
+        resolver_on: Build) -> None:
+    title = "Rethinking Mixture of Experts for Efficient Object Detection"
+    theirs = paper("2312.01211", title, ["Wei Schneider", "Lei Yu", "Yu Fernandez"],
+                   "2023-12-09", abstract="We revisit sparse expert routing for detectors and "
+                   "show that load balancing matters more than the number of experts on COCO.")
+    day = dt.date(2024, 3, 10)
+    mine = "Detection heads are costly; we share experts across scales and prune them online."
+    # "Louis Yu" shares a surname and an initial with "Lei Yu", one author of six: chance.
+    six = EntryQuery(title=title, authors=("Marco Liu", "James Liu", "Kavya Smith",
+                                           "Yifan Wang", "Louis Yu", "Yang Kaya"),
+                     abstract=mine, date=day)
+    # "Kim Fernandez" is not "Yu Fernandez": the first initials differ.
+    other_initial = EntryQuery(title=title, authors=("Kim Fernandez", "Ola Berg"), date=day)
+    # The real authors, even listed partly and with the digest's own abstract, still match.
+    real = EntryQuery(title=title, authors=("Lei Yu", "W. Schneider"), date=day,
+                      abstract=theirs.abstract)
+    with FakeArxiv([theirs]) as server:
+        report = resolver_on(server).resolve([six, other_initial, real])
+    assert verdict(report, six).status == "not_found"
+    assert verdict(report, six).candidates[0].rejected == (
+        "few authors in common and the abstract differs")
+    assert verdict(report, other_initial).status == "not_found"
+    assert verdict(report, other_initial).candidates[0].shared_authors == 0
+    assert found_id(verdict(report, real)) == "2312.01211"
+
+
+def test_a_batch_answer_cut_by_max_results_is_split_and_asked_again(
+        resolver_on: Build) -> None:
+    # A's clause matches 200 papers that outrank B's only hit, so one batch answer (capped at
+    # max_results) leaves B's paper out; the resolver must notice the cut and ask for B alone.
+    crowd = [paper(f"2301.{10000 + n:05d}", f"Graph Neural Networks T{n}",
+                   ["Ann Smith", f"Helper {n}"], "2023-01-10") for n in range(200)]
+    exact = paper("2302.00001", "Graph Neural Networks", ["Ann Smith"], "2023-02-01")
+    hashing = paper("2303.00001", "Deep Hashing", ["Bo Chen"], "2023-03-01")
+    day = dt.date(2024, 1, 10)
+    a = EntryQuery(title="Graph Neural Networks", authors=("Ann Smith",), date=day)
+    b = EntryQuery(title="Deep Hashing", authors=("Bo Chen",), date=day)
+    with FakeArxiv([*crowd, exact, hashing]) as server:
+        report = resolver_on(server).resolve([a, b])
+        requests = server.requests
+    assert (found_id(verdict(report, a)), verdict(report, a).method) == (
+        "2302.00001", "title-batch")
+    assert (found_id(verdict(report, b)), verdict(report, b).method) == (
+        "2303.00001", "title-batch")
+    first, second = requests
+    assert first.results < 201
+    assert second.params["search_query"] == '(ti:"deep hashing" AND au:chen)'
+
+
+def test_a_generated_corpus_resolves_without_a_wrong_id(resolver_on: Build,
+                                                        tmp_path: Path) -> None:
+    corpus = generate(300, seed=11)
+    queries, truth, _ = parse_bench(corpus, tmp_path / "digests")
+    with FakeArxiv(corpus.papers) as server:
+        report = resolver_on(server).resolve(queries)
+        requests = server.request_count
+    found = [found_id(verdict(report, q)) for q in queries]
+    figures = score_bench(found, [verdict(report, q).status for q in queries], truth)
+    assert figures["wrong"] == 0, figures["by_kind"]
+    assert figures["recall"] >= 0.99
+    assert requests / len(queries) <= 0.2
 
 
 # ----------------------------------------------------------------------------------------------
