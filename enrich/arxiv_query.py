@@ -102,9 +102,35 @@ def fallback_clause(title: str, authors: Sequence[str]) -> str | None:
     return f"({terms} AND au:{first})"
 
 
+def given_term(name: str) -> str:
+    """The `au:` term for a person's first given name, '' when it is only an initial."""
+    name = collapse_ws(strip_tex(name))
+    if name.count(",") == 1:
+        last, first = (part.strip() for part in name.split(","))
+        if first.lower().rstrip(".") not in _NAME_SUFFIXES:
+            name = f"{first} {last}"
+    words = fold(name).lower().split()
+    if len(words) < 2 or len(words_only(words[0]).replace(" ", "")) < 2:
+        return ""
+    return _term(words[0])
+
+
 def window_clause(authors: Sequence[str], digest_date: dt.date | None) -> str | None:
-    """Papers by the first two authors submitted in the window before the digest date."""
-    names = [t for t in dict.fromkeys(author_term(a) for a in authors[:2]) if t]
+    """Papers by the first two authors submitted in the window before the digest date.
+
+    "Two authors" means two different surnames (Olivia Wang and Xin Wang are one `au:wang`,
+    which matches hundreds of papers): later authors are used until there are two, and a lone
+    surname is narrowed by the first author's given name.
+    """
+    names: list[str] = []
+    for author in authors[:4]:
+        term = author_term(author)
+        if term and term not in names:
+            names.append(term)
+        if len(names) == 2:
+            break
+    if len(names) == 1 and (given := given_term(authors[0])) and given != names[0]:
+        names.append(given)
     if not names or digest_date is None:
         return None
     start = (digest_date - WINDOW_BEFORE).strftime("%Y%m%d0000")

@@ -483,6 +483,21 @@ def test_author_terms_are_safe_and_findable(name: str, term: str) -> None:
     assert author_term(name) == term
 
 
+@pytest.mark.parametrize(("authors", "people"), [
+    (("Muhammad Abdullah Jamal", "Omid Mohareri"), "au:jamal AND au:mohareri"),
+    (("Olivia Wang", "Xin Wang", "Ji-woo Sato"), "au:wang AND au:sato"),
+    (("Amara Wang", "Ivan Wang"), "au:wang AND au:amara"),
+    (("A. Wang", "I. Wang"), "au:wang"),
+    (("Wang, Amara",), "au:wang AND au:amara"),
+], ids=["two-surnames", "shared-surname-skipped", "given-name-narrows", "initials-only",
+        "last-first"])
+def test_author_window_queries_name_two_different_people(authors: tuple[str, ...],
+                                                         people: str) -> None:
+    # au:wang alone matches hundreds of papers a year; the right one would be cut off.
+    clause = window_clause(authors, dt.date(2024, 6, 9))
+    assert clause == f"({people} AND submittedDate:[202305060000 TO 202406102359])"
+
+
 def test_accented_names_match_their_ascii_spelling_and_back(resolver_on: Build) -> None:
     title = "Contrastive Objectives for Low-Resource Speech Enhancement"
     # A Unicode hyphen and an accent the digest's rendering added fold away before the query.
