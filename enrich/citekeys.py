@@ -1,0 +1,187 @@
+"""Citation keys: readable, ASCII, deterministic, and stable for ever once issued.
+
+A key's base is the first author's family name, the year and the first significant word of the
+title, folded to lower-case ASCII: `goel2022cyclip`. Users cite keys in their papers, so a key
+that changes silently breaks their documents; `KeyRegistry` therefore keeps every key ever
+issued in the state store (`output/.state`), in two namespaces:
+
+    citekey        paper key (e.g. "arxiv:2205.14459") → {"citekey": …}   what each paper has
+    citekey-owner  citekey → {"paper": …}                                  who owns each key
+
+A paper that already has a key keeps it, even when its title or authors change on arXiv. A
+newcomer whose base is taken gets the first free suffix (`goel2022cyclipa`, `…b`, …, `…z`,
+`…aa`); the existing key is never renamed. Claiming a key is one `put_if_absent` on the owner
+namespace, so two processes issuing keys at once can never give one key to two papers.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import count, product
+from string import ascii_lowercase
+from typing import TYPE_CHECKING
+
+from enrich.latex import clean, decode_tex, split_math
+from enrich.models import Paper
+from enrich.names import parse_name, truncated
+from enrich.textnorm import STOPWORDS, fold, normalise_title
+
+if TYPE_CHECKING:  # the store is handed in; key making itself does no I/O
+    from enrich.state import StateStore
+
+log = logging.getLogger(__name__)
+
+KEY_NS = "citekey"
+OWNER_NS = "citekey-owner"
+_MAX_PART = 24
+_NEW_STYLE_ID = re.compile(r"^(\d{2})(\d{2})\.\d{4,5}$")
+_OLD_STYLE_ID = re.compile(r"^[a-z-]+(?:\.[A-Z]{2})?/(\d{2})(\d{2})\d{3}$")
+
+# Greek and Cyrillic letters have a conventional Latin spelling; CJK and other scripts do not
+# (that would need a dictionary), so a name written only in them becomes "anon".
+_TRANSLIT = str.maketrans({
+    **dict(zip("αβγδεζηθικλμνξοπρσςτυφχψω",
+               "a b g d e z e th i k l m n x o p r s s t y ph ch ps o".split(), strict=True)),
+    **dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюяієїґ",
+               ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "i", "k", "l", "m", "n",
+                "o", "p", "r", "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "",
+                "e", "yu", "ya", "i", "e", "yi", "g"], strict=True)),
+})
+
+
+def ascii_word(text: str) -> str:
+    """Lower-case ASCII letters and digits of `text`: accents folded, Greek and Cyrillic
+    transliterated, everything else dropped ('Müller' → 'muller', 'Петров' → 'petrov')."""
+    folded = fold(text.lower()).translate(_TRANSLIT)
+    return "".join(ch for ch in folded if ch.isascii() and ch.isalnum())
+
+
+def _surname_part(paper: Paper) -> str:
+    names, _ = truncated(paper.authors)
+    if not names:
+        return "anon"
+    first = parse_name(names[0])
+    if first.literal:
+        # An organisation: its first significant word ("The ATLAS Collaboration" → atlas).
+        words = [ascii_word(w) for w in first.literal.split()]
+        word = next((w for w in words if w and w not in STOPWORDS), "")
+    else:
+        word = ascii_word(first.family) or ascii_word(first.given)
+    return (word or "anon")[:_MAX_PART]
+
+
+def _year_part(paper: Paper) -> str:
+    if paper.published is not None:
+        return f"{paper.published.year:04d}"
+    for pattern in (_NEW_STYLE_ID, _OLD_STYLE_ID):
+        match = pattern.match(paper.arxiv_id or "")
+        if match:
+            yy = int(match.group(1))
+            return f"{(2000 if yy < 91 else 1900) + yy:04d}"
+    return "nd"
+
+
+def _title_part(title: str) -> str:
+    # Math is not a word a reader would look a paper up by: "$k$-NN …" → "nn".
+    text = " ".join(seg.text for seg in split_math(clean(title)) if not seg.math)
+    for token in normalise_title(decode_tex(text)).split():
+        word = ascii_word(token)
+        if len(word) >= 2 and word not in STOPWORDS:
+            return word[:_MAX_PART]
+    return ""
+
+
+def key_base(paper: Paper) -> str:
+    """The key a paper gets when nobody holds it yet: surname + year + first title word."""
+    return _surname_part(paper) + _year_part(paper) + _title_part(paper.title)
+
+
+def suffixes() -> Iterator[str]:
+    """"", "a" … "z", "aa" … "az", "ba" …: the suffixes tried after a base, in order."""
+    yield ""
+    for n in count(1):
+        for letters in product(ascii_lowercase, repeat=n):
+            yield "".join(letters)
+
+
+class KeyRegistry:
+    """Issues citation keys and remembers them in the state store (see the module docstring)."""
+
+    def __init__(self, state: StateStore) -> None:
+        self.state = state
+
+    def existing(self, paper_keys: Iterable[str]) -> dict[str, str]:
+        """Keys already issued, by paper key."""
+        return {k: str(v["citekey"]) for k, v in self.state.get_many(KEY_NS, paper_keys).items()}
+
+    def assign(self, papers: Sequence[Paper]) -> dict[str, str]:
+        """The key of every paper (by paper key): the one it was issued before, or a new one.
+
+        Newcomers are served in a fixed order (base key, first publication, arXiv ID, paper
+        key), so which of two colliding newcomers gets the suffix does not depend on the order
+        the caller passes them in.
+        """
+        unique = {p.key: p for p in papers}
+        keys = self.existing(unique)
+        newcomers = sorted((p for k, p in unique.items() if k not in keys), key=_arrival)
+        for paper in newcomers:
+            keys[paper.key] = self.issue(paper)
+        return dict(sorted(keys.items()))
+
+    def issue(self, paper: Paper) -> str:
+        """The paper's key: the one already stored, else the first free suffix of its base."""
+        stored = self.state.get(KEY_NS, paper.key)
+        if stored is not None:
+            return str(stored["citekey"])
+        base = key_base(paper)
+        for suffix in suffixes():
+            candidate = base + suffix
+            owner = self.state.put_if_absent(OWNER_NS, candidate, {"paper": paper.key})
+            if owner.get("paper") != paper.key:
+                continue
+            # We own the candidate. Another process may have given this paper a key meanwhile:
+            # the first one recorded wins, and ours stays reserved to the same paper.
+            record = self.state.put_if_absent(KEY_NS, paper.key, {"citekey": candidate})
+            issued = str(record["citekey"])
+            if issued != candidate:
+                log.debug("paper %s was keyed %s concurrently", paper.key, issued)
+            elif suffix:
+                log.info("key %s was taken; paper %s gets %s", base, paper.key, candidate)
+            return issued
+        raise AssertionError("unreachable: suffixes() never ends")  # pragma: no cover
+
+
+def _arrival(paper: Paper) -> tuple[str, str, str, str]:
+    published = paper.published.isoformat() if paper.published else ""
+    return (key_base(paper), published, paper.arxiv_id or "", paper.key)
+
+
+def keyed_papers(papers: Sequence[Paper]) -> list[tuple[str, Paper]]:
+    """(citekey, paper) for every paper with an arXiv ID, one per paper, sorted by key.
+
+    This is what both renderers write. The pipeline gives every such paper its registry key;
+    should one arrive without (or two with the same), a file-local key is made up so the file
+    stays valid — logged, since it is not stable across runs.
+    """
+    by_paper: dict[str, Paper] = {}
+    for paper in sorted(papers, key=lambda p: (p.arxiv_id or "", p.key)):
+        if paper.arxiv_id and paper.arxiv_id not in by_paper:
+            by_paper[paper.arxiv_id] = paper
+    taken: set[str] = set()
+    out: list[tuple[str, Paper]] = []
+    pending: list[Paper] = []
+    for paper in sorted(by_paper.values(), key=lambda p: (p.citekey or "", p.key)):
+        if paper.citekey and paper.citekey not in taken:
+            taken.add(paper.citekey)
+            out.append((paper.citekey, paper))
+        else:
+            pending.append(paper)
+    for paper in sorted(pending, key=_arrival):
+        base = paper.citekey or key_base(paper)
+        key = next(base + s for s in suffixes() if base + s not in taken)
+        log.warning("paper %s has no unique registry key; writing it as %s", paper.key, key)
+        taken.add(key)
+        out.append((key, paper))
+    return sorted(out, key=lambda item: item[0])

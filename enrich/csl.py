@@ -1,0 +1,75 @@
+"""Paper records → `references.json`, CSL-JSON as Zotero, pandoc and citeproc import it (pure).
+
+The same papers, keys and choices as `references.bib` (enrich.bibtex), in CSL's vocabulary:
+
+    id               the citation key
+    type             "article": CSL 1.0.2's type for preprints; Zotero (6+) imports it as a
+                     Preprint and exports its Preprints as it; pandoc/citeproc read it
+    title, abstract  Unicode text; TeX accents decoded, math kept between dollars
+    author           family/given/suffix/non-dropping-particle, or literal for organisations
+    issued           date-parts of v1: [[year, month, day]]
+    publisher        "arXiv", and number "arXiv:<id>": Zotero's Preprint "Repository" and
+    number           "Archive ID"
+    version          the arXiv version read
+    DOI, URL         as in the .bib: publisher DOI else arXiv DOI; the arXiv abstract page
+    container-title  the journal reference, when arXiv has one
+    note             "Source code: <url>, …" (BibTeX `note`, which pandoc maps to CSL `note`)
+    annote           the arXiv comment (BibTeX `annote`, which pandoc maps to CSL `annote`)
+    keyword          the digest categories, comma-separated
+
+Output is deterministic: entries sorted by id, keys sorted, two-space indent, final newline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from enrich.bibtex import arxiv_id, code_note, code_urls, doi_of, keywords
+from enrich.citekeys import keyed_papers
+from enrich.latex import to_plain
+from enrich.models import Paper, to_json
+from enrich.names import csl_names
+
+
+def csl_item(key: str, paper: Paper, identifier: str) -> dict[str, Any]:
+    """One paper as a CSL-JSON item."""
+    item: dict[str, Any] = {
+        "id": key,
+        "type": "article",
+        "title": to_plain(paper.title),
+        "author": csl_names(paper.authors),
+        "publisher": "arXiv",
+        "number": f"arXiv:{identifier}",
+        "DOI": doi_of(paper, identifier),
+        "URL": f"https://arxiv.org/abs/{identifier}",
+    }
+    if paper.published is not None:
+        published = paper.published
+        item["issued"] = {"date-parts": [[published.year, published.month, published.day]]}
+    urls = code_urls(paper)
+    optional = {
+        "version": str(paper.arxiv_version) if paper.arxiv_version else "",
+        "container-title": to_plain(paper.journal_ref or ""),
+        "note": code_note(urls) if urls else "",
+        "annote": to_plain(paper.comment or ""),
+        "keyword": ", ".join(keywords(paper)),
+        "abstract": to_plain(paper.abstract or ""),
+    }
+    item.update({k: v for k, v in optional.items() if v})
+    return item
+
+
+def csl_items(papers: Sequence[Paper]) -> list[dict[str, Any]]:
+    """CSL-JSON items for every paper with a well-formed arXiv ID, sorted by citation key."""
+    items = []
+    for key, paper in keyed_papers(papers):
+        identifier = arxiv_id(paper)
+        if identifier is not None:
+            items.append(csl_item(key, paper, identifier))
+    return items
+
+
+def render_csl_json(papers: Sequence[Paper]) -> str:
+    """`references.json`: a CSL-JSON array, deterministic to the byte."""
+    return to_json(csl_items(papers))

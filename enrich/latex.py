@@ -1,0 +1,453 @@
+"""Text → BibTeX field values that classic BibTeX, biber, LaTeX and pandoc all read alike (pure).
+
+Titles, abstracts and names reach us from digests and from arXiv. They are *data*: whatever
+they contain, the value we write must parse, keep its braces balanced, and typeset what the data
+says — never run it. Three things are read as markup all the same, because arXiv metadata is
+written in TeX and dropping them would lose meaning:
+
+- inline math `$…$`, kept when it passes a strict check (balanced braces, only commands from an
+  allow-list, ASCII after Greek letters and common symbols become commands); anything else in
+  dollars is text, dollars included;
+- TeX accents and special letters (`\\"o`, `{\\'e}`, `\\c{c}`, `\\ss`, `\\o`, …), decoded to
+  Unicode first and re-encoded by our own table;
+- the escaped specials `\\& \\% \\$ \\# \\_ \\{ \\}`, decoded to the characters they stand for.
+
+Every other backslash, brace, dollar and percent sign is a character and is written as one.
+
+Encoding (`encoding="latex"`, the default): each character that has a LaTeX command which
+BibTeX, biber, pdfLaTeX (T1) and pandoc 2.17 all understand is written as that command, braced
+the way BibTeX wants special characters (`{\\"{u}}`, `{\\ss}`, and a lone Greek letter as
+`{\\ensuremath{\\alpha}}`). Characters without such a command stay UTF-8: CJK, Cyrillic,
+Greek words, emoji, `ð þ đ ŋ`, `ș ț`, stacked accents (Vietnamese `ệ`). Classic BibTeX copies
+their bytes through unchanged and biber reads UTF-8.
+`encoding="utf8"` keeps every non-ASCII character as it is. Both modes escape the ASCII
+specials the same way.
+
+Literal braces are the hard case: classic BibTeX counts `\\{` and `\\}` like any brace, while
+bibtexparser and biber skip escaped ones, so one literal brace unbalances the entry for one of
+them. Each literal brace is therefore written with an invisible partner,
+`\\{\\vphantom{\\}}` and `\\vphantom{\\{}\\}`, balanced for all three readers (the form Zotero
+uses; pandoc reads it back as the bare brace).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal
+
+Encoding = Literal["latex", "utf8"]
+ENCODINGS: tuple[Encoding, ...] = ("latex", "utf8")
+
+# --------------------------------------------------------------------------------------------
+# Decoding the TeX that arXiv metadata carries
+
+_SYMBOL_ACCENTS = "`'^\"~=."
+_LETTER_ACCENTS = "uvHckbdr"
+_TEX_ACCENT_MARK = {
+    "`": "\u0300", "'": "\u0301", "^": "\u0302", "~": "\u0303", "=": "\u0304", "u": "\u0306",
+    ".": "\u0307", '"': "\u0308", "r": "\u030a", "H": "\u030b", "v": "\u030c", "d": "\u0323",
+    "c": "\u0327", "k": "\u0328", "b": "\u0331",
+}
+_TEX_LETTERS = {
+    "ss": "ß", "ae": "æ", "AE": "Æ", "oe": "œ", "OE": "Œ", "aa": "å", "AA": "Å", "o": "ø",
+    "O": "Ø", "l": "ł", "L": "Ł", "i": "ı", "j": "ȷ",
+}
+_LETTER_NAMES = "|".join(sorted(_TEX_LETTERS, key=len, reverse=True))
+# The accented letter: `o`, `{o}`, `\i`, `{\i}`.
+_ARG = r"(?:\{\s*(?P<b>\\[ij](?![A-Za-z])|[A-Za-z])\s*\}|(?P<p>\\[ij](?![A-Za-z])|[A-Za-z]))"
+_ACCENT = (
+    rf"\\(?:(?P<s>[{re.escape(_SYMBOL_ACCENTS)}])\s*|(?P<w>[{_LETTER_ACCENTS}])(?:\s+|(?=\{{)))"
+    + _ARG
+)
+_BRACED_ACCENT = re.compile(r"\{" + _ACCENT + r"\}")
+_BARE_ACCENT = re.compile(_ACCENT)
+_BRACED_LETTER = re.compile(rf"\{{\\({_LETTER_NAMES})\s*\}}")
+_BARE_LETTER = re.compile(rf"\\({_LETTER_NAMES})(?![A-Za-z])(?:\{{\}}|\s)?")
+_ESCAPED_SPECIAL = re.compile(r"\\([&%$#_{}])")
+_EMPTY_ARG_SPECIAL = re.compile(r"\\([~^])\{\}")
+
+
+def _accent(match: re.Match[str]) -> str:
+    command = match.group("s") or match.group("w")
+    letter = match.group("b") or match.group("p")
+    base = letter[1:] if letter.startswith("\\") else letter  # \'\i is an accented i
+    return unicodedata.normalize("NFC", base + _TEX_ACCENT_MARK[command])
+
+
+def decode_tex(text: str) -> str:
+    """Unicode for the TeX accents, special letters and escaped specials in `text`.
+
+    Only those are decoded; any other TeX (`\\emph{…}`, `\\write18{…}`) stays as characters.
+    Apply it to text, never to math.
+    """
+    text = _EMPTY_ARG_SPECIAL.sub(r"\1", text)
+    text = _BRACED_ACCENT.sub(_accent, text)
+    text = _BARE_ACCENT.sub(_accent, text)
+    text = _BRACED_LETTER.sub(lambda m: _TEX_LETTERS[m.group(1)], text)
+    text = _BARE_LETTER.sub(lambda m: _TEX_LETTERS[m.group(1)], text)
+    text = _ESCAPED_SPECIAL.sub(r"\1", text)
+    return unicodedata.normalize("NFC", text)
+
+
+# --------------------------------------------------------------------------------------------
+# Cleaning
+
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+_WS = re.compile(r"\s+")
+
+
+def clean(text: str) -> str:
+    """NFC, no control or zero-width characters, every run of whitespace one space, stripped.
+
+    Newlines and tabs in titles become spaces (a newline inside a BibTeX value is legal, but an
+    empty line ends a paragraph in LaTeX and breaks the entry for some readers).
+    """
+    text = unicodedata.normalize("NFC", text).translate(_ZERO_WIDTH)
+    text = "".join(" " if ch.isspace() else ch for ch in text
+                   if ch.isspace() or unicodedata.category(ch) not in {"Cc", "Cs", "Co", "Cn"})
+    return _WS.sub(" ", text).strip()
+
+
+# --------------------------------------------------------------------------------------------
+# Math
+
+# Commands allowed in kept math: LaTeX's own math vocabulary plus amsmath/amssymb names that
+# arXiv titles use. Nothing here reads files, writes files or (re)defines anything.
+_MATH_COMMANDS = frozenset("""
+    alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa varkappa lambda
+    mu nu xi pi varpi rho varrho sigma varsigma tau upsilon phi varphi chi psi omega
+    Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega
+    ell hbar imath jmath aleph wp Re Im partial nabla infty emptyset varnothing prime
+    forall exists neg top bot angle triangle star ast circ bullet cdot cdots ldots dots vdots
+    ddots times div pm mp setminus cap cup wedge vee oplus ominus otimes odot oslash
+    leq le geq ge neq ne approx sim simeq cong equiv propto ll gg lesssim gtrsim prec succ
+    preceq succeq subset supset subseteq supseteq in notin ni mid parallel perp vdash models
+    to gets rightarrow leftarrow leftrightarrow Rightarrow Leftarrow Leftrightarrow mapsto
+    longrightarrow longleftarrow uparrow downarrow hookrightarrow
+    sum prod coprod int iint oint bigcup bigcap bigoplus bigotimes
+    log ln exp sin cos tan sinh cosh tanh arcsin arccos arctan lim limsup liminf sup inf max
+    min arg det dim ker deg gcd Pr hom
+    frac dfrac tfrac sqrt binom hat widehat tilde widetilde bar overline underline vec dot ddot
+    check breve acute grave mathring
+    mathcal mathbb mathbf mathrm mathit mathsf mathtt mathfrak boldsymbol text textrm textit
+    textbf textsf texttt operatorname
+    left right big Big bigg Bigg langle rangle lfloor rfloor lceil rceil lbrace rbrace vert
+    Vert lvert rvert lVert rVert quad qquad
+""".split())
+_MATH_SYMBOLS = frozenset(",;:! |{}%#&$_")
+_MATH_ESCAPE = {"%": r"\%", "#": r"\#", "&": r"\&"}
+_COMMAND = re.compile(r"\\([A-Za-z]+|.)", re.DOTALL)
+
+# Greek letters and common symbols as math commands (in math and, wrapped in \ensuremath, in
+# text). Greek capitals that look like Latin ones have no command and are left alone.
+_GREEK = {
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "varepsilon", "ϵ": "epsilon",
+    "ζ": "zeta", "η": "eta", "θ": "theta", "ϑ": "vartheta", "ι": "iota", "κ": "kappa",
+    "λ": "lambda", "μ": "mu", "ν": "nu", "ξ": "xi", "π": "pi", "ϖ": "varpi", "ρ": "rho",
+    "ϱ": "varrho", "σ": "sigma", "ς": "varsigma", "τ": "tau", "υ": "upsilon", "φ": "varphi",
+    "ϕ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega", "Γ": "Gamma", "Δ": "Delta",
+    "Θ": "Theta", "Λ": "Lambda", "Ξ": "Xi", "Π": "Pi", "Σ": "Sigma", "Υ": "Upsilon",
+    "Φ": "Phi", "Ψ": "Psi", "Ω": "Omega",
+}
+_MATH_CHARS = {
+    **{ch: "\\" + name for ch, name in _GREEK.items()},
+    "µ": r"\mu", "ℓ": r"\ell", "∞": r"\infty", "×": r"\times", "±": r"\pm", "∓": r"\mp",
+    "≤": r"\leq", "≥": r"\geq", "≠": r"\neq", "≈": r"\approx", "∼": r"\sim", "≡": r"\equiv",
+    "∈": r"\in", "∉": r"\notin", "⊂": r"\subset", "⊆": r"\subseteq", "∪": r"\cup",
+    "∩": r"\cap", "→": r"\rightarrow", "←": r"\leftarrow", "↔": r"\leftrightarrow",
+    "⇒": r"\Rightarrow", "⇔": r"\Leftrightarrow", "∂": r"\partial", "∇": r"\nabla",
+    "∑": r"\sum", "∏": r"\prod", "∫": r"\int", "√": r"\surd", "·": r"\cdot", "⋅": r"\cdot",
+    "∘": r"\circ", "−": "-", "′": "'", "∀": r"\forall", "∃": r"\exists", "∅": r"\emptyset",
+    "⊕": r"\oplus", "⊗": r"\otimes", "≪": r"\ll", "≫": r"\gg", "∝": r"\propto",
+}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of text, or of math (without its dollars)."""
+
+    text: str
+    math: bool = False
+
+
+def split_math(text: str) -> list[Segment]:
+    """Split text at unescaped `$`: kept math segments and text segments, in order.
+
+    A `$…$` pair is math only when it would be math to pandoc too (its `tex_math_dollars` rule:
+    no space just inside either dollar, no digit right after the closing one — so "costs $5 and
+    $10" stays text) and its content passes `math_body`. Anything else is text, dollars
+    included. `$$` is never math.
+    """
+    dollars = [m.end() - 1 for m in re.finditer(r"(?<!\\)(?:\\\\)*\$", text)]
+    segments: list[Segment] = []
+    pos = 0
+    i = 0
+    while i + 1 < len(dollars):
+        start, end = dollars[i], dollars[i + 1]
+        body = text[start + 1:end]
+        opens = bool(body) and not body[0].isspace()
+        closes = opens and not body[-1].isspace() and not text[end + 1:end + 2].isdigit()
+        if not body:  # `$$`: both dollars are text
+            i += 2
+            continue
+        if not opens:  # this dollar opens nothing; the next one may
+            i += 1
+            continue
+        if closes and math_body(body) is not None:
+            if start > pos:
+                segments.append(Segment(text[pos:start]))
+            segments.append(Segment(body, math=True))
+            pos = end + 1
+        # A pair that cannot be kept is still a pair, as TeX reads it: both dollars are text.
+        i += 2
+    if pos < len(text):
+        segments.append(Segment(text[pos:]))
+    return _merge_text(segments)
+
+
+def _merge_text(segments: list[Segment]) -> list[Segment]:
+    merged: list[Segment] = []
+    for seg in segments:
+        if merged and not seg.math and not merged[-1].math:
+            merged[-1] = Segment(merged[-1].text + seg.text)
+        else:
+            merged.append(seg)
+    return merged
+
+
+def math_body(body: str) -> str | None:
+    """The math as we write it (between dollars), or None when it cannot be kept as math."""
+    out: list[str] = []
+    for ch in body:
+        if ch in _MATH_CHARS:
+            command = _MATH_CHARS[ch]
+            out.append(command + " " if command[-1:].isalpha() else command)
+        elif not (ch.isascii() and (ch.isprintable() or ch == " ")):
+            return None
+        else:
+            out.append(ch)
+    math = "".join(out).strip()
+    if "^^" in math or "\\\\" in math or not _commands_allowed(math):
+        return None
+    math = re.sub(r"(?<!\\)[%#&]", lambda m: _MATH_ESCAPE[m.group(0)], math)
+    if not _balanced(math, count_escaped=False):
+        return None
+    if not _balanced(math, count_escaped=True):
+        # Classic BibTeX counts \{ and \} too: spell unpaired ones as commands.
+        math = math.replace(r"\{", r"\lbrace ").replace(r"\}", r"\rbrace ")
+    return math
+
+
+def _commands_allowed(math: str) -> bool:
+    for match in _COMMAND.finditer(math):
+        name = match.group(1)
+        if name.isalpha():
+            if name not in _MATH_COMMANDS:
+                return False
+        elif name not in _MATH_SYMBOLS:
+            return False
+    return True
+
+
+def _balanced(text: str, *, count_escaped: bool) -> bool:
+    depth = 0
+    escaped = False
+    for ch in text:
+        if escaped:
+            escaped = False
+            if not count_escaped:
+                continue
+        elif ch == "\\":
+            escaped = True
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+# --------------------------------------------------------------------------------------------
+# Encoding text
+
+LBRACE = r"\{\vphantom{\}}"
+RBRACE = r"\vphantom{\{}\}"
+_ASCII_SPECIAL = {
+    "\\": r"\textbackslash{}", "{": LBRACE, "}": RBRACE, "$": r"\$", "&": r"\&", "%": r"\%",
+    "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "<": r"\textless{}", ">": r"\textgreater{}", "|": "$|$",
+}
+# Accents that have a LaTeX command every reader we check understands (U+0326 comma below,
+# U+0309 hook and U+031B horn have none that pandoc reads, so those letters stay UTF-8).
+_MARK_COMMAND = {mark: "\\" + tex for tex, mark in _TEX_ACCENT_MARK.items()}
+_LETTER_COMMAND = {
+    "ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O", "ł": "l",
+    "Ł": "L", "ı": "i", "ȷ": "j",
+}
+_PUNCTUATION = {
+    "\u00a0": "~", "\u2002": " ", "\u2003": " ", "\u2009": " ", "\u202f": " ",
+    "\u2018": "`", "\u2019": "'", "\u201c": "``", "\u201d": "''", "\u2010": "-", "\u2011": "-",
+    "\u2012": "-", "\u2013": "--", "\u2014": "---", "\u2026": r"\dots{}",
+}
+
+
+def math_char(ch: str) -> str | None:
+    """The math command for a Greek letter or math symbol (`α` → `\\alpha`), else None."""
+    return _MATH_CHARS.get(ch)
+
+
+def latex_char(ch: str) -> str | None:
+    """The LaTeX spelling of one non-ASCII character, or None when it has none we trust."""
+    if ch in _PUNCTUATION:
+        return _PUNCTUATION[ch]
+    if ch in _LETTER_COMMAND:
+        return "{\\" + _LETTER_COMMAND[ch] + "}"
+    if ch in _MATH_CHARS:
+        return "{\\ensuremath{" + _MATH_CHARS[ch] + "}}"
+    decomposed = unicodedata.normalize("NFD", ch)
+    # One accent on an ASCII letter. Stacked accents (Vietnamese ệ, ǖ) stay UTF-8: biber
+    # decodes a nested `{\^{\d{e}}}` only halfway, to `{\^ẹ}`, which pdfLaTeX cannot read.
+    if len(decomposed) != 2 or not (decomposed[0].isascii() and decomposed[0].isalpha()):
+        return None
+    mark = _MARK_COMMAND.get(decomposed[1])
+    return "{" + mark + "{" + decomposed[0] + "}}" if mark else None
+
+
+def smart_quotes(text: str) -> str:
+    """Straight double quotes as typographic ones: a `"` that opens (text start, after a space
+    or an opening bracket) becomes “, any other ”. LaTeX prints a straight `"` as ” and
+    babel's German shorthands read `"a` as ä, so a straight quote is never written."""
+    out = []
+    for i, ch in enumerate(text):
+        before = text[i - 1] if i else " "
+        if ch != '"':
+            out.append(ch)
+        elif before.isspace() or before in "([{":
+            out.append("\u201c")
+        else:
+            out.append("\u201d")
+    return "".join(out)
+
+
+def encode_text(text: str, *, encoding: Encoding = "latex") -> str:
+    """Escape plain text (already decoded; no math inside) for a BibTeX field value."""
+    if encoding not in ENCODINGS:
+        raise ValueError(f"unknown encoding {encoding!r}; use one of {ENCODINGS}")
+    text = smart_quotes(text)
+    out: list[str] = []
+    for i, ch in enumerate(text):
+        if ch in _ASCII_SPECIAL:
+            out.append(_ASCII_SPECIAL[ch])
+        elif ch.isascii() or encoding == "utf8":
+            out.append(ch)
+        elif _is_greek(ch) and (_is_greek(text[i - 1:i]) or _is_greek(text[i + 1:i + 2])):
+            out.append(ch)  # Greek words are Greek text, not a row of math symbols
+        else:
+            out.append(latex_char(ch) or ch)
+    return "".join(out)
+
+
+_LEFTOVER = re.compile(r"[^\x00-\x7f][\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff]*")
+
+
+def atomic_letters(value: str) -> str:
+    """Each non-ASCII character left in an encoded value as a BibTeX "special character",
+    `{\\relax{}Ș}`.
+
+    Classic BibTeX counts bytes: styles that abbreviate names (abbrv, alpha, IEEEtran, natbib's
+    abbrvnat) take the first *byte* of a multi-byte UTF-8 letter and write broken UTF-8 into
+    the .bbl. A brace group that starts with a command is one character to BibTeX, copied whole;
+    `\\relax{}` prints nothing, pandoc drops it and biber computes initials through it.
+    Used for names in the `latex` encoding (see docs/references.md for Zotero's importer).
+    """
+    return _LEFTOVER.sub(lambda m: "{\\relax{}" + m.group(0) + "}", value)
+
+
+def _is_greek(ch: str) -> bool:
+    return bool(ch) and ("\u0370" <= ch <= "\u03ff" or "\u1f00" <= ch <= "\u1fff")
+
+
+def to_latex(text: str, *, encoding: Encoding = "latex", math: bool = True) -> str:
+    """A BibTeX field value for free text (abstract, note, …): cleaned, math kept, escaped."""
+    segments = split_math(clean(text)) if math else [Segment(clean(text))]
+    return "".join(_math(seg.text) if seg.math else encode_text(decode_tex(seg.text),
+                                                                encoding=encoding)
+                   for seg in segments)
+
+
+def to_plain(text: str) -> str:
+    """Readable Unicode for non-TeX consumers (CSL-JSON): cleaned, TeX accents decoded, math
+    kept between its dollars as arXiv wrote it."""
+    return "".join(f"${seg.text}$" if seg.math else decode_tex(seg.text)
+                   for seg in split_math(clean(text)))
+
+
+def _math(body: str) -> str:
+    kept = math_body(body)
+    if kept is None:  # pragma: no cover - split_math only yields bodies that pass
+        raise ValueError("not keepable math")
+    return f"${kept}$"
+
+
+# --------------------------------------------------------------------------------------------
+# Titles
+
+_WORD_EDGE = re.compile(r"^(\W*)(.*?)(\W*)$", re.DOTALL)
+_PART_SPLIT = re.compile(r"[-\u2010-\u2015/]")
+
+
+def needs_protection(word: str) -> bool:
+    """Whether a title word must keep its case: an acronym (`CLIP`, `SSL`), a word with a
+    capital after its first letter (`CyCLIP`, `ImageNet`, `iPhone`), or letters mixed with digits
+    (`2D`, `GPT-4V`, `v2`). Capitalised words (`Cyclic`, `Language-Image`) are left to the style.
+    """
+    for part in _PART_SPLIT.split(word):
+        letters = [ch for ch in part if ch.isalpha()]
+        if not letters:
+            continue
+        if any(ch.isupper() for ch in letters[1:]):
+            return True
+        if any(ch.isdigit() for ch in part):
+            return True
+    return False
+
+
+def title_to_latex(title: str, *, encoding: Encoding = "latex") -> str:
+    """A BibTeX `title`: escaped like `to_latex`, with math and case-sensitive words braced one
+    by one (`{CyCLIP}: Cyclic …`, `{$\\ell_1$}`) so styles that change case keep them."""
+    out: list[str] = []
+    for seg in split_math(clean(title)):
+        if seg.math:
+            out.append("{" + _math(seg.text) + "}")
+        else:
+            out.append(_protect_words(smart_quotes(decode_tex(seg.text)), encoding))
+    return "".join(out)
+
+
+def _protect_words(text: str, encoding: Encoding) -> str:
+    words = text.split(" ")
+    out = []
+    for word in words:
+        match = _WORD_EDGE.match(word)
+        assert match is not None  # the pattern matches every string
+        lead, core, trail = match.groups()
+        if core and needs_protection(core):
+            out.append(encode_text(lead, encoding=encoding) + "{"
+                       + encode_text(core, encoding=encoding) + "}"
+                       + encode_text(trail, encoding=encoding))
+        else:
+            out.append(encode_text(word, encoding=encoding))
+    return " ".join(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Checks
+
+def brace_balanced(value: str) -> bool:
+    """Balanced as classic BibTeX counts (every brace) *and* as bibtexparser/biber count
+    (escaped braces skipped). Every value we write satisfies both."""
+    return _balanced(value, count_escaped=True) and _balanced(value, count_escaped=False)
