@@ -54,7 +54,7 @@ _ORG_WORDS = frozenset("""
     inc ltd llc corporation institute university foundation collab
 """.split())
 _INITIALS = re.compile(r"(?<=\w\.)(?=\w)")
-_ET_AL = re.compile(r"(?:^|\s+)(?:et\.?\s+al\.?|others)$", re.IGNORECASE)
+_ET_AL = re.compile(r"(?:^|\s+)(?:et\.?\s*al\.?|(?:and\s+)?others)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,162 @@
+"""enrich.latex: TeX decoding, math, escaping, title protection, and balance for every reader."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from enrich.latex import (
+    Segment,
+    atomic_letters,
+    brace_balanced,
+    clean,
+    decode_tex,
+    encode_text,
+    latex_char,
+    math_body,
+    needs_protection,
+    split_math,
+    title_to_latex,
+    to_latex,
+    to_plain,
+)
+
+
+@pytest.mark.parametrize(("tex", "text"), [
+    ('Schr\\"odinger', "Schrödinger"),
+    ("M\\\"{u}ller", "Müller"),
+    ("{\\'e}cole", "école"),
+    ("Fran\\c{c}ois", "François"),
+    ("\\c c", "ç"),
+    ("{\\L}\\'od\\'z", "Łódź"),
+    ("Stra\\ss e", "Straße"),
+    ("\\'\\i", "í"),
+    ("50\\% \\& \\$5 \\#1 a\\_b \\{x\\}", "50% & $5 #1 a_b {x}"),
+    ("\\emph{x} \\write18{rm}", "\\emph{x} \\write18{rm}"),
+    ("\\def\\x", "\\def\\x"),
+], ids=["umlaut", "braced-arg", "braced-accent", "cedilla", "letter-accent-space",
+        "special-letters", "sharp-s", "dotless-i", "escaped-specials", "other-commands-stay",
+        "no-accent-inside-a-word"])
+def test_tex_accents_and_escaped_specials_decode_to_unicode(tex: str, text: str) -> None:
+    assert decode_tex(tex) == text
+
+
+def test_clean_folds_whitespace_and_drops_invisible_characters() -> None:
+    assert clean("  a\nb\t\r\nc\u200bd\u00ad \u0007 ") == "a b cd"
+
+
+@pytest.mark.parametrize(("text", "segments"), [
+    ("$k$-NN", [Segment("k", math=True), Segment("-NN")]),
+    ("Costs $5 and $10 Per Hour", [Segment("Costs $5 and $10 Per Hour")]),
+    ("$ x$ and $y$", [Segment("$ x$ and "), Segment("y", math=True)]),
+    ("$a$5 and $b$", [Segment("$a$5 and "), Segment("b", math=True)]),
+    ("$$x$$", [Segment("$$x$$")]),
+    ("\\$5 and $x$", [Segment("\\$5 and "), Segment("x", math=True)]),
+    ("$\\def\\x{1}$ text", [Segment("$\\def\\x{1}$ text")]),
+    ("$^^5c$", [Segment("$^^5c$")]),
+    ("one $ alone", [Segment("one $ alone")]),
+], ids=["math", "currency", "space-after-opening", "digit-after-closing", "display",
+        "escaped-dollar", "forbidden-command", "caret-trick", "lone-dollar"])
+def test_math_is_kept_only_where_pandoc_and_tex_read_math(text: str,
+                                                           segments: list[Segment]) -> None:
+    assert split_math(text) == segments
+
+
+@pytest.mark.parametrize(("body", "kept"), [
+    ("\\ell_1", "\\ell_1"),
+    ("\\mathcal{O}(n^{2})", "\\mathcal{O}(n^{2})"),
+    ("σ ≤ 3", "\\sigma  \\leq  3"),
+    ("50%", "50\\%"),
+    ("[0,1\\}", "[0,1\\rbrace "),
+    ("\\input{x}", None),
+    ("x^^41", None),
+    ("a\\\\b", None),
+    ("{x", None),
+    ("中", None),
+], ids=["subscript", "mathcal", "unicode-symbols", "percent-escaped", "unpaired-escaped-brace",
+        "input", "caret-trick", "line-break", "unbalanced", "cjk"])
+def test_math_bodies_are_checked_against_an_allow_list(body: str, kept: str | None) -> None:
+    assert math_body(body) == kept
+
+
+@pytest.mark.parametrize(("word", "protect"), [
+    ("CLIP", True), ("CyCLIP", True), ("ImageNet", True), ("iPhone", True), ("GPT-4V", True),
+    ("2D/3D", True), ("v2", True), ("Cyclic", False), ("Language-Image", False),
+    ("Pre–Training", False), ("learning", False), ("A", False), ("1999", False),
+], ids=str)
+def test_which_title_words_keep_their_case(word: str, protect: bool) -> None:
+    assert needs_protection(word) is protect
+
+
+@pytest.mark.parametrize(("title", "latex"), [
+    ("CyCLIP: Cyclic Contrastive Language-Image Pretraining",
+     "{CyCLIP}: Cyclic Contrastive Language-Image Pretraining"),
+    ("Momentum Contrast (MoCo) on ImageNet", "Momentum Contrast ({MoCo}) on {ImageNet}"),
+    ("$\\ell_1$-Robust $k$-NN", "{$\\ell_1$}-Robust {$k$}-{NN}"),
+    ("Cost & Benefit: 50% of $5, #1 snake_case", "Cost \\& Benefit: 50\\% of \\$5, \\#1 "
+                                                  "snake\\_case"),
+    ("~ ^ \\ < > |", "\\textasciitilde{} \\textasciicircum{} \\textbackslash{} \\textless{} "
+                     "\\textgreater{} $|$"),
+    ('"Why Should I Trust You?"', "``Why Should I Trust You?''"),
+    ("Pre–Training — Wisdom…", "Pre--Training --- Wisdom\\dots{}"),
+    ("α-Synuclein", "{\\ensuremath{\\alpha}}-Synuclein"),
+    ("Über Ærø", "{\\\"{U}}ber {\\AE}r{\\o}"),
+    ("Unbalanced } Brace {", "Unbalanced \\vphantom{\\{}\\} Brace \\{\\vphantom{\\}}"),
+    ("Ends With \\", "Ends With \\textbackslash{}"),
+    ("ALL CAPS", "{ALL} {CAPS}"),
+], ids=["acronym", "mixed-case", "math", "specials", "more-specials", "straight-quotes",
+        "dashes", "lone-greek-letter", "accents", "unbalanced-braces", "trailing-backslash",
+        "all-caps-word-by-word"])
+def test_titles_are_escaped_and_protected_word_by_word(title: str, latex: str) -> None:
+    assert title_to_latex(title) == latex
+
+
+def test_utf8_encoding_keeps_letters_and_still_escapes_specials() -> None:
+    assert title_to_latex("Über 50% ImageNet", encoding="utf8") == "Über 50\\% {ImageNet}"
+    assert encode_text("Țară & Łódź", encoding="utf8") == "Țară \\& Łódź"
+
+
+@pytest.mark.parametrize(("ch", "command"), [
+    ("é", "{\\'{e}}"), ("ß", "{\\ss}"), ("ł", "{\\l}"), ("ğ", "{\\u{g}}"), ("ı", "{\\i}"),
+    ("–", "--"), ("\u00a0", "~"), ("∞", "{\\ensuremath{\\infty}}"),
+    ("ệ", None), ("ș", None), ("中", None), ("Ж", None), ("😀", None), ("ð", None),
+], ids=repr)
+def test_characters_get_a_latex_command_only_where_every_reader_has_one(
+        ch: str, command: str | None) -> None:
+    assert latex_char(ch) == command
+
+
+def test_leftover_letters_become_single_bibtex_characters() -> None:
+    assert atomic_letters("Țurcanu Nguy\u1ec5n {\\\"{u}} 山田") == (
+        "{\\relax{}Ț}urcanu Nguy{\\relax{}ễ}n {\\\"{u}} {\\relax{}山}{\\relax{}田}")
+    assert atomic_letters("plain ASCII") == "plain ASCII"
+
+
+def test_plain_text_for_csl_decodes_tex_and_keeps_math() -> None:
+    assert to_plain("Schr\\\"odinger on $\\ell_1$ \\& more\n") == "Schrödinger on $\\ell_1$ & more"
+
+
+def test_free_text_keeps_math_without_case_protection() -> None:
+    assert to_latex("We show $x^2 \\geq 0$ for 100% of CASES") == (
+        "We show $x^2 \\geq 0$ for 100\\% of CASES")
+
+
+def test_balance_is_checked_the_way_each_reader_counts() -> None:
+    assert brace_balanced("{a} \\{\\vphantom{\\}}")
+    assert not brace_balanced("\\{")  # classic BibTeX counts it, biber does not
+    assert not brace_balanced("}{")
+
+
+_ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=80)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_ANY_TEXT, encoding=st.sampled_from(["latex", "utf8"]))
+def test_any_text_encodes_to_a_balanced_single_line(text: str, encoding: str) -> None:
+    for value in (title_to_latex(text, encoding=encoding),  # type: ignore[arg-type]
+                  to_latex(text, encoding=encoding)):  # type: ignore[arg-type]
+        assert brace_balanced(value), value
+        assert "\n" not in value
+        # A bare % would start a comment and swallow the rest of the entry.
+        assert "%" not in value.replace("\\%", "")
