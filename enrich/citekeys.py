@@ -10,8 +10,15 @@ issued in the state store (`output/.state`), in two namespaces:
 
 A paper that already has a key keeps it, even when its title or authors change on arXiv. A
 newcomer whose base is taken gets the first free suffix (`goel2022cyclipa`, `…b`, …, `…z`,
-`…aa`); the existing key is never renamed. Claiming a key is one `put_if_absent` on the owner
-namespace, so two processes issuing keys at once can never give one key to two papers.
+`…aa`); the existing key is never renamed.
+
+Concurrency: claiming a key is one `put_if_absent` on the owner namespace, and recording it on
+the paper another — each a `BEGIN IMMEDIATE` SQLite transaction, i.e. an atomic
+compare-and-set. Two processes issuing keys at once therefore never give one key to two papers
+nor two keys to one paper (the first key recorded for a paper wins; a key the loser reserved
+stays reserved to that same paper, so a rerun or a crashed run reuses it). Claims are short
+transactions rather than one per batch so that a large backfill never holds the database's
+write lock while other workers wait.
 """
 
 from __future__ import annotations
