@@ -1,0 +1,90 @@
+"""references.json: CSL-JSON items, the same papers and keys as references.bib, deterministic."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from enrich.bibtex import build_library
+from enrich.csl import csl_items, render_csl_json
+from tests.test_bibtex import corpus_papers, cyclip, keyed, paper, stress_papers
+
+CYCLIP_ITEM: dict[str, Any] = {
+    "id": "goel2022cyclip",
+    "type": "article",
+    "title": "CyCLIP: Cyclic Contrastive Language-Image Pretraining",
+    "author": [{"family": "Goel", "given": "Shashank"}, {"family": "Bansal", "given": "Hritik"},
+               {"family": "Bhatia", "given": "Sumit"}, {"family": "Rossi", "given": "Ryan A."},
+               {"family": "Vinay", "given": "Vishwa"}, {"family": "Grover", "given": "Aditya"}],
+    "issued": {"date-parts": [[2022, 5, 28]]},
+    "publisher": "arXiv",
+    "number": "arXiv:2205.14459",
+    "version": "2",
+    "DOI": "10.48550/arXiv.2205.14459",
+    "URL": "https://arxiv.org/abs/2205.14459",
+    "note": "Source code: https://github.com/goel-shashank/CyCLIP",
+    "annote": "19 pages, 13 tables, 6 figures, Oral at NeuRIPS 2022",
+    "keyword": "无监督/半监督/对比学习",
+    "abstract": "Recent advances in contrastive representation learning over paired image-text "
+                "data have led to models such as CLIP.",
+}
+
+
+def test_cyclip_renders_exactly_as_expected() -> None:
+    text = render_csl_json([cyclip(citekey="goel2022cyclip")])
+    assert json.loads(text) == [CYCLIP_ITEM]
+    assert text == json.dumps([CYCLIP_ITEM], ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+
+
+def test_a_published_paper_carries_its_venue_and_publisher_doi() -> None:
+    item = csl_items([paper("2106.90008", "Contrastive Attention", ["Xuewei Ma"],
+                            doi="https://doi.org/10.5555/fake-arxiv.2106.90008",
+                            journal_ref="J. Fake Med. Imaging 3 (2022) 1-10",
+                            citekey="ma2022contrastive")])[0]
+    assert item["container-title"] == "J. Fake Med. Imaging 3 (2022) 1-10"
+    assert item["DOI"] == "10.5555/fake-arxiv.2106.90008"
+    assert item["number"] == "arXiv:2106.90008"
+    assert item["URL"] == "https://arxiv.org/abs/2106.90008"
+
+
+def test_text_is_plain_unicode_with_math_kept_between_dollars() -> None:
+    item = csl_items([paper("2401.90001", "Schr\\\"odinger on $\\ell_1$ & {Braces} 100%",
+                            ["J\\\"urgen M\\\"uller", "Jan van den Berg", "Gemini Team"],
+                            comment="5 pages \\& more", citekey="k")])[0]
+    assert item["title"] == "Schrödinger on $\\ell_1$ & {Braces} 100%"
+    assert item["annote"] == "5 pages & more"
+    assert item["author"] == [{"family": "Müller", "given": "Jürgen"},
+                              {"family": "Berg", "given": "Jan",
+                               "non-dropping-particle": "van den"},
+                              {"literal": "Gemini Team"}]
+
+
+def test_empty_optional_fields_are_left_out() -> None:
+    item = csl_items([cyclip(citekey="k", comment=None, links=(), category=None, abstract="",
+                             published=None, version=None)])[0]
+    assert not {"note", "annote", "keyword", "abstract", "issued", "version",
+                "container-title"} & set(item)
+
+
+def test_no_papers_render_an_empty_array() -> None:
+    assert render_csl_json([]) == "[]\n"
+
+
+def test_the_json_has_the_same_papers_and_keys_as_the_bib(tmp_path: Path) -> None:
+    papers = keyed(corpus_papers() + stress_papers(), tmp_path / "state")
+    items = csl_items(papers)
+    ids = [i["id"] for i in items]
+    assert ids == sorted(set(ids))
+    assert ids == [e.key for e in build_library(papers).entries]
+    assert all(i["URL"].endswith(i["number"].removeprefix("arXiv:")) for i in items)
+
+
+def test_the_same_papers_in_any_order_give_the_same_bytes(tmp_path: Path) -> None:
+    papers = keyed(corpus_papers() + stress_papers(), tmp_path / "state")
+    shuffled = list(papers)
+    random.Random(11).shuffle(shuffled)
+    first = render_csl_json(papers)
+    assert render_csl_json(shuffled) == first
+    assert first.endswith("]\n")
