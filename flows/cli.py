@@ -150,10 +150,12 @@ def _run(args: argparse.Namespace) -> int:
     for key, value in QUIET_PREFECT.items():
         os.environ.setdefault(key, value)
     from flows.enrich_flow import enrich_digests
+    from flows.reaper import reap_embedded_server
 
-    summary = enrich_digests(sources=list(args.sources), output=args.output,
-                             refresh=args.refresh, refresh_github=args.refresh_github,
-                             lock_wait=args.wait)
+    with reap_embedded_server():
+        summary = enrich_digests(sources=list(args.sources), output=args.output,
+                                 refresh=args.refresh, refresh_github=args.refresh_github,
+                                 lock_wait=args.wait)
     print(format_summary(summary))
     # The run completed: exit 0 even when digests failed or papers are unresolved (they are in
     # the summary, report.json and the artifacts); non-zero only when the run itself failed.

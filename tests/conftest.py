@@ -18,6 +18,7 @@ _SCRUB = ("ARXIV_", "GITHUB_", "PREFECT_", "DIGEST_ENRICH_", "BIBTEX_")
 def cli_env(prefect_home: Path, **overrides: str) -> dict[str, str]:
     """A clean environment for `digest-enrich`: no inherited service settings, a private
     PREFECT_HOME (so runs never touch the developer's Prefect database), quiet Prefect."""
+    prefect_home.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUB)}
     env.update({
         "PREFECT_HOME": str(prefect_home),

@@ -18,7 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from enrich.resolver import NAMESPACE
+from enrich.digest import read_digest
+from enrich.matching import fingerprint
+from enrich.records import entry_query
+from enrich.resolver import NAMESPACE, title_clause_for
 from enrich.state import StateStore
 from tests.conftest import REPO, SEEDS, cli_env, run_cli
 from tests.fakes.arxiv_api import FakeArxiv
@@ -89,6 +92,32 @@ def reference(tmp_path_factory: pytest.TempPathFactory,
     return _snapshot(tmp / "out"), fakes[0].request_count
 
 
+def _embedded_servers(prefect_home: Path) -> list[int]:
+    """PIDs of Prefect embedded servers started for this PREFECT_HOME (Linux /proc)."""
+    found = []
+    needle = f"PREFECT_HOME={prefect_home}".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if b"prefect.server.api.server:create_app" in cmdline and needle in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
+def _no_orphans_left(prefect_home: Path) -> bool:
+    deadline = time.monotonic() + 15
+    while _embedded_servers(prefect_home):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
 def _killpg(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
@@ -117,11 +146,22 @@ def test_killed_during_arxiv_lookups_resumes_without_redoing_them(
 
     settled = dict(StateStore.for_output(output).items(NAMESPACE))
     assert any(v["match"]["status"] == "matched" for v in settled.values())  # type: ignore[index]
+    queries = [entry_query(e) for seed in sorted(SEEDS.glob("*.txt"))
+               for e in read_digest(seed).entries]
+    clauses = {fingerprint(q): title_clause_for(q) for q in queries}
+    done_clauses = [c for fp, c in clauses.items() if fp in settled and c]
+    open_clauses = [c for fp, c in clauses.items() if fp not in settled and c]
+    assert done_clauses
+    assert open_clauses
 
     arxiv.reset_log()
     done = run_cli(["run", str(SEEDS), "--output", str(output)], env=_env(tmp_path, fakes))
     assert done.returncode == 0, done.stderr
-    assert arxiv.request_count < reference_requests  # the settled verdicts were not asked again
+    asked = " ".join(r.params.get("search_query", "") for r in arxiv.requests)
+    # The papers settled before the kill are not asked for again; the others are.
+    assert not [c for c in done_clauses if c in asked]
+    assert all(c in asked for c in open_clauses)
+    assert arxiv.request_count <= reference_requests
     assert _snapshot(output) == expected
     assert _strays(output) == []
 
@@ -138,6 +178,8 @@ def test_killed_while_writing_outputs_leaves_old_or_new_files_and_resumes(
                            str(output)], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=300, start_new_session=True, check=False)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
+    # Prefect's embedded server does not outlive the killed run (flows/reaper.py).
+    assert _no_orphans_left(tmp_path / "prefect")
     # Every output file present is complete (atomic rename), the half-written one is a temp.
     for name in OUTPUTS:
         if (output / name).exists():
