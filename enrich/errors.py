@@ -98,6 +98,9 @@ class MalformedEntryError(DigestError):
     kind = "malformed_entry"
 
 
+URL_IN_MESSAGE = 120
+
+
 class RemoteError(DigestEnrichError):
     """A web service (arXiv, GitHub) did not give a usable answer."""
 
@@ -112,7 +115,8 @@ class RemoteError(DigestEnrichError):
         if status is not None:
             parts.append(f"HTTP {status}")
         if url:
-            parts.append(url)
+            # The full URL stays on `.url`; the message shows the endpoint and a short query.
+            parts.append(url if len(url) <= URL_IN_MESSAGE else url[:URL_IN_MESSAGE] + "…")
         if attempts > 1:
             parts.append(f"after {attempts} attempts")
         super().__init__(" — ".join(parts))

@@ -87,7 +87,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _configure_logging(verbose: int) -> None:
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    # The run's summary reports what went wrong; -v adds warnings and progress, -vv detail.
+    level = logging.ERROR if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     for name in ("enrich", "flows"):
