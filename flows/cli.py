@@ -193,7 +193,7 @@ def format_summary(summary: RunSummary) -> str:
     if o is not None:
         lines.append(f"  wrote {summary.output}/: {o.papers} papers, {o.in_bib} in "
                      f"references.bib ({len(o.written)} file(s) changed) "
-                     f"in {summary.seconds:.0f} s")
+                     f"in {summary.seconds:.1f} s")
     return "\n".join(lines)
 
 
