@@ -83,7 +83,9 @@ def is_collaboration(name: str) -> bool:
 
 def parse_name(raw: str) -> PersonName:
     """Split one author name (natural order or `Last, First`) into its parts."""
-    name = clean(decode_tex(raw)).strip(" ,;")
+    # Braces left after decoding TeX are not part of anyone's name, and literal braces cannot
+    # survive BibTeX's name abbreviation: they go.
+    name = clean(decode_tex(raw).replace("{", "").replace("}", "")).strip(" ,;")
     if not name:
         return PersonName()
     if is_collaboration(name):
@@ -161,12 +163,22 @@ def _inverted(last: str, first: str, suffix: str) -> PersonName:
 # BibTeX
 
 
+_ESCAPE_COMMAND = re.compile(r"\\(?:[&%$#_]|[A-Za-z]+\{\})")
+
+
+def _encode_name_text(text: str, encoding: Encoding) -> str:
+    """Name text for BibTeX. Every command is a brace group that starts with the command
+    (`{\\&}`, `{\\textbackslash{}}`), which BibTeX treats as one character: a style that
+    abbreviates "\\& Tables" then writes "{\\&}." instead of a lone, broken backslash."""
+    value = encode_text(text, encoding=encoding).replace("$|$", "{\\textbar}")
+    value = _ESCAPE_COMMAND.sub(lambda m: "{" + m.group(0) + "}", value)
+    return atomic_letters(value) if encoding == "latex" else value
+
+
 def _encode_words(text: str, encoding: Encoding) -> list[str]:
     out = []
     for word in text.split():
-        value = encode_text(word, encoding=encoding)
-        if encoding == "latex":
-            value = atomic_letters(value)
+        value = _encode_name_text(word, encoding)
         # " and " separates names in any case; a bare "and" inside a name must be braced.
         out.append("{" + value + "}" if word.lower() == "and" else value)
     return out
@@ -197,8 +209,7 @@ def _part(text: str, encoding: Encoding) -> str:
 def bibtex_name(name: PersonName, *, encoding: Encoding = "latex") -> str:
     """One name as BibTeX reads it: `von Last, Jr., First`, `Last, First`, or `{Literal}`."""
     if name.literal:
-        value = encode_text(name.literal, encoding=encoding)
-        return "{" + (atomic_letters(value) if encoding == "latex" else value) + "}"
+        return "{" + _encode_name_text(name.literal, encoding) + "}"
     last = _family(name, encoding)
     if name.particle:
         last = _part(name.particle, encoding) + " " + last
