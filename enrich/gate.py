@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import Protocol
 
+SAFETY_MARGIN = 0.015  # seconds
+
 
 class Gate(Protocol):
     """Something every request passes: `with gate.slot(): send()`."""
@@ -36,8 +38,10 @@ class IntervalGate:
     @contextmanager
     def slot(self) -> Iterator[None]:
         with self._lock:
-            if self._last_start is not None:
-                delay = self._last_start + self.min_interval - self._clock()
+            if self._last_start is not None and self.min_interval > 0:
+                # A little over the interval: the server sees our start a few ms late or early
+                # (scheduling, connection setup), and arXiv's 3 s is a floor, not a target.
+                delay = self._last_start + self.min_interval + SAFETY_MARGIN - self._clock()
                 if delay > 0:
                     self.waited += delay
                     self._sleep(delay)

@@ -6,7 +6,9 @@ import itertools
 import threading
 import time
 
-from enrich.gate import IntervalGate, process_gate, reset_process_gates
+import pytest
+
+from enrich.gate import SAFETY_MARGIN, IntervalGate, process_gate, reset_process_gates
 
 
 class FakeClock:
@@ -39,8 +41,9 @@ def test_passes_are_spaced_by_the_interval_from_start_to_start() -> None:
         pass
     with gate.slot():
         pass
-    assert clock.sleeps == [2.0, 3.0]
-    assert gate.waited == 5.0
+    # The interval plus a small safety margin, from start to start.
+    assert clock.sleeps == [pytest.approx(2.0 + SAFETY_MARGIN), pytest.approx(3.0 + SAFETY_MARGIN)]
+    assert gate.waited == pytest.approx(5.0 + 2 * SAFETY_MARGIN)
     assert gate.passes == 3
 
 
