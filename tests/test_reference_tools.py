@@ -1,0 +1,517 @@
+"""references.bib and references.json through the real programs: BibTeX, biber, pdfLaTeX with
+biblatex, and pandoc.
+
+Two sets of papers: the 14 seed papers with their public arXiv metadata, and the stress cases of
+tests/fixtures/bib_stress.json. Each .bib is written in both encodings. Every program must read
+every entry with zero errors and zero warnings; pandoc must give back each entry's title,
+authors, DOI and arXiv identifier; LaTeX must typeset every bibliography. The last tests run the
+same checks over deliberately broken input, to show that they do fail.
+
+The programs come from scripts/install-tools.sh (`make tools`). Without them these tests skip,
+naming what is missing; with DIGEST_ENRICH_REQUIRE_TOOLS=1 (set it in CI) they fail instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import bibtexparser
+import pytest
+
+from enrich.bibtex import arxiv_id, code_urls, doi_of, render_bibtex
+from enrich.csl import render_csl_json
+from enrich.latex import math_char, needs_protection, split_math, to_plain
+from enrich.models import Paper
+from enrich.names import csl_names, truncated
+from tests.test_bibtex import keyed, seed_papers, stress_cases, stress_papers
+
+pytestmark = pytest.mark.tools
+
+PROGRAMS = ("bibtex", "biber", "pdflatex", "pandoc", "kpsewhich")
+TEX_FILES = ("biblatex.sty", "natbib.sty", "url.sty", "amssymb.sty", "plain.bst", "unsrt.bst",
+             "alpha.bst", "abbrvnat.bst")
+REQUIRE_TOOLS = "DIGEST_ENRICH_REQUIRE_TOOLS"
+INSTALL_HINT = "install them with scripts/install-tools.sh (`make tools`)"
+
+# Classic BibTeX styles run over each encoding. BibTeX counts bytes, so styles that abbreviate
+# names (abbrvnat, alpha) cut a UTF-8 letter in half; the `latex` encoding is made for them
+# (docs/references.md), the `utf8` one is checked with the styles that print names whole.
+BIBTEX_STYLES = {"latex": ("plain", "unsrt", "abbrvnat", "alpha"), "utf8": ("plain", "unsrt")}
+BIBLATEX_STYLES = {"numeric": "style=numeric,maxbibnames=999",
+                   "authoryear": "style=authoryear,giveninits=true,uniquename=init"}
+SETS: dict[str, Callable[[], list[Paper]]] = {"seeds": seed_papers, "stress": stress_papers}
+ENCODINGS = ("latex", "utf8")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _programs() -> None:
+    """Skip (or, when required, fail) the module when a program or TeX file is missing."""
+    missing = [p for p in PROGRAMS if shutil.which(p) is None]
+    if "kpsewhich" not in missing:
+        found = subprocess.run(["kpsewhich", *TEX_FILES], capture_output=True, text=True,
+                               check=False).stdout
+        missing += [f for f in TEX_FILES if f"/{f}" not in found]
+    if missing:
+        reason = f"reference programs missing: {', '.join(missing)}; {INSTALL_HINT}"
+        if os.environ.get(REQUIRE_TOOLS) == "1":
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def tool_env(request: pytest.FixtureRequest,
+             tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment for the TeX programs. Font metrics METAFONT makes for T1 go to pytest's
+    cache directory (kept between runs, outside the user's TeX tree), else to a scratch one."""
+    cache = getattr(request.config, "cache", None)
+    var = cache.mkdir("texmf-var") if cache is not None else tmp_path_factory.mktemp("texmf")
+    return {**os.environ, "TEXMFVAR": str(var), "TEXMFCONFIG": str(var), "LC_ALL": "C.UTF-8"}
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True,
+                          encoding="utf-8", errors="replace", timeout=300, check=False)
+
+
+@dataclass
+class BibFile:
+    """A references.bib written for one set of papers in one encoding."""
+
+    name: str
+    path: Path
+    papers: tuple[Paper, ...]
+    encoding: str
+    stubs: set[str] = field(default_factory=set)  # characters T1 has no glyph for
+
+    @property
+    def keys(self) -> list[str]:
+        return sorted(str(p.citekey) for p in self.papers)
+
+    def workdir(self, name: str) -> Path:
+        work = self.path.parent / name
+        work.mkdir()
+        shutil.copy(self.path, work / "refs.bib")
+        return work
+
+
+@pytest.fixture(scope="module", params=[(s, e) for s in SETS for e in ENCODINGS],
+                ids=[f"{s}-{e}" for s in SETS for e in ENCODINGS])
+def bib(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> BibFile:
+    name, encoding = request.param
+    base = tmp_path_factory.mktemp(f"{name}-{encoding}")
+    papers = [p for p in keyed(SETS[name](), base / "state") if p.citekey]
+    path = base / "refs.bib"
+    path.write_text(render_bibtex(papers, encoding=encoding), encoding="utf-8")
+    return BibFile(name, path, tuple(papers), encoding)
+
+
+# --------------------------------------------------------------------------------------------
+# What counts as a problem in each program's output
+
+
+def bibtex_problems(blg: str) -> list[str]:
+    return [line for line in blg.splitlines()
+            if re.search(r"Warning--|error message|^I couldn't|---line \d+ of file", line)]
+
+
+def biber_problems(output: str) -> list[str]:
+    # stdout has "WARN - …"; the .blg prefixes "[123] Biber.pm:456> WARN - …".
+    return [line for line in output.splitlines() if re.search(r"\b(WARN|ERROR) - ", line)]
+
+
+_UNICODE_ERROR = re.compile(r"Unicode character .*? \(U\+([0-9A-F]+)\)")
+
+
+def latex_problems(log: str) -> list[str]:
+    """Errors, warnings and characters the fonts lack, from a LaTeX log."""
+    return [line for line in log.splitlines()
+            if line.startswith("!") or "Warning" in line or "Missing character" in line]
+
+
+def unset_characters(log: str) -> set[str]:
+    return {chr(int(code, 16)) for code in _UNICODE_ERROR.findall(log)}
+
+
+def invalid_utf8(data: bytes) -> str | None:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return repr(data[max(0, exc.start - 40):exc.end + 20])
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# LaTeX documents
+
+_PREAMBLE = r"""\documentclass{article}
+\usepackage[T1]{fontenc}
+\usepackage{amsmath,amssymb}
+\usepackage{url}
+%(packages)s
+%(stubs)s
+\tracinglostchars=1
+"""
+
+
+def compile_document(work: Path, bib: BibFile, packages: str, body: str,
+                     backend: list[str], env: dict[str, str]) -> tuple[str, str]:
+    """pdfLaTeX, the backend, pdfLaTeX twice; returns the backend's log and LaTeX's log.
+
+    pdfLaTeX's T1 fonts have no glyphs for CJK, Cyrillic, Greek, Vietnamese stacked accents
+    or emoji: that is the reader's set-up (CJKutf8, babel, XeLaTeX), not the .bib's. Such
+    characters are stood in for — after checking that every Latin-1 and Latin Extended-A letter
+    typesets as it is — and the document is compiled again.
+    """
+    pdflatex = ["pdflatex", "-interaction=nonstopmode", "-no-shell-escape", "-draftmode", "doc"]
+
+    def attempt() -> tuple[str, str]:
+        stubs = "\n".join(f"\\DeclareUnicodeCharacter{{{ord(ch):04X}}}{{?}}"
+                          for ch in sorted(bib.stubs))
+        (work / "doc.tex").write_text(
+            _PREAMBLE % {"packages": packages, "stubs": stubs} + body, encoding="utf-8")
+        run(pdflatex, work, env)
+        done = run([*backend, "doc"], work, env)
+        backend_log = done.stdout + done.stderr
+        run(pdflatex, work, env)
+        run(pdflatex, work, env)
+        return backend_log, (work / "doc.log").read_text(encoding="utf-8", errors="replace")
+
+    backend_log, log = attempt()
+    missing = unset_characters(log) - bib.stubs
+    if missing:
+        assert all(ord(ch) > 0x17F for ch in missing), sorted(missing)
+        bib.stubs |= missing
+        backend_log, log = attempt()
+    return backend_log, log
+
+
+# --------------------------------------------------------------------------------------------
+# Classic BibTeX
+
+
+def test_bibtex_styles_read_and_typeset_every_entry_without_warnings(
+        bib: BibFile, tool_env: dict[str, str]) -> None:
+    for style in BIBTEX_STYLES[bib.encoding]:
+        work = bib.workdir(f"bibtex-{style}")
+        natbib = "\\usepackage[numbers]{natbib}" if style.endswith("nat") else ""
+        body = (f"\\begin{{document}}\n\\nocite{{*}}\n\\bibliographystyle{{{style}}}\n"
+                "\\bibliography{refs}\n\\end{document}\n")
+        output, log = compile_document(work, bib, natbib, body, ["bibtex"], tool_env)
+        blg = (work / "doc.blg").read_text(encoding="utf-8", errors="replace")
+        assert not bibtex_problems(blg), (style, bibtex_problems(blg))
+        assert "(There were" not in output, (style, output)
+        bbl = (work / "doc.bbl").read_bytes()
+        assert invalid_utf8(bbl) is None, (style, invalid_utf8(bbl))
+        items = re.findall(r"\\bibitem(?:\[(?:[^\[\]]|\[[^\]]*\])*\])?\{([^}]+)\}",
+                           bbl.decode("utf-8"))
+        assert sorted(items) == bib.keys, style
+        assert not latex_problems(log), (style, latex_problems(log))
+
+
+# --------------------------------------------------------------------------------------------
+# biber
+
+
+def test_biber_validates_every_entry_against_its_data_model(bib: BibFile,
+                                                            tool_env: dict[str, str]) -> None:
+    work = bib.workdir("biber-tool")
+    done = run(["biber", "--tool", "--validate-datamodel", "--output-file=checked.bib",
+                "refs.bib"], work, tool_env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not biber_problems(done.stdout + done.stderr), biber_problems(done.stdout)
+    written = bibtexparser.parse_string((work / "checked.bib").read_text(encoding="utf-8"))
+    assert sorted(e.key for e in written.entries) == bib.keys
+    # What biblatex makes of our fields: the arXiv export spellings become its eprint fields,
+    # the comment its annotation; version, venue and code note are kept as they are.
+    by_key = {p.citekey: p for p in bib.papers}
+    for entry in written.entries:
+        paper = by_key[entry.key]
+        fields = {f.key.lower(): f.value for f in entry.fields}
+        assert fields["eprint"] == arxiv_id(paper)
+        assert fields["eprinttype"] == "arXiv"
+        assert fields["version"] == str(paper.arxiv_version)
+        if paper.published is not None:
+            assert fields["date"] == paper.published.date().isoformat()
+        assert ("annotation" in fields) == bool(paper.comment)
+        assert ("howpublished" in fields) == bool(paper.journal_ref)
+        assert ("note" in fields) == bool(code_urls(paper))
+
+
+@pytest.mark.parametrize("style", BIBLATEX_STYLES)
+def test_a_biblatex_document_compiles_with_biber_without_warnings(
+        bib: BibFile, style: str, tool_env: dict[str, str]) -> None:
+    work = bib.workdir(f"biblatex-{style}")
+    packages = f"\\usepackage[backend=biber,{BIBLATEX_STYLES[style]}]{{biblatex}}\n" \
+               "\\addbibresource{refs.bib}"
+    body = "\\begin{document}\n\\nocite{*}\n\\printbibliography\n\\end{document}\n"
+    output, log = compile_document(work, bib, packages, body, ["biber"], tool_env)
+    blg = (work / "doc.blg").read_text(encoding="utf-8", errors="replace")
+    assert not biber_problems(blg), biber_problems(blg)
+    assert not biber_problems(output), output
+    assert not latex_problems(log), latex_problems(log)
+    bbl = (work / "doc.bbl").read_text(encoding="utf-8")
+    assert sorted(re.findall(r"\\entry\{([^}]+)\}\{misc\}", bbl)) == bib.keys
+
+
+# --------------------------------------------------------------------------------------------
+# pandoc
+
+
+def comparable(text: str) -> str:
+    """Letters and digits only, case-folded, Greek letters and symbols spelled as their
+    commands: pandoc sentence-cases titles and gives math (and \\ensuremath) as TeX source."""
+    # Math braces we had to spell as commands for classic BibTeX read back as commands.
+    text = text.replace("\\lbrace", "{").replace("\\rbrace", "}").casefold()
+    for ch in set(text):
+        command = math_char(ch)
+        if command:
+            text = text.replace(ch, command.casefold())
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def protected_words(title: str) -> list[str]:
+    """Title words whose case pandoc must keep: the ones we brace, when plain ASCII."""
+    words = []
+    for seg in split_math(to_plain(title)):
+        if seg.math:
+            continue
+        for word in seg.text.split():
+            core = word.strip(".,:;!?()[]\"'")
+            if re.fullmatch(r"[A-Za-z0-9/-]+", core) and needs_protection(core):
+                words.append(core)
+    return words
+
+
+def pandoc_name(name: dict[str, str]) -> dict[str, str]:
+    """A name's parts as the tests compare them. pandoc makes apostrophes typographic
+    (d'Alembert → d’Alembert) and calls a BibTeX "von" a dropping particle."""
+    name = {k: v.replace("\u2019", "'") for k, v in name.items()}
+    if "literal" in name:
+        return {"literal": name["literal"]}
+    out = {"family": name.get("family", ""), "given": name.get("given", ""),
+           "particle": name.get("non-dropping-particle", name.get("dropping-particle", "")),
+           "suffix": name.get("suffix", "")}
+    return {k: v for k, v in out.items() if v}
+
+
+def expected_names(paper: Paper, case: dict[str, Any]) -> list[dict[str, str]]:
+    if "expect_authors" in case:
+        return list(case["expect_authors"])
+    return [pandoc_name(n) for n in csl_names(paper.authors)]
+
+
+def pandoc_items(path: Path, env: dict[str, str], *args: str) -> dict[str, dict[str, Any]]:
+    done = run(["pandoc", *args, path.name, "-t", "csljson"], path.parent, env)
+    assert done.returncode == 0, done.stderr
+    assert not done.stderr.strip(), done.stderr
+    return {i["id"]: i for i in json.loads(done.stdout)}
+
+
+def pandoc_mismatches(items: dict[str, dict[str, Any]], papers: tuple[Paper, ...]) -> list[str]:
+    """Where pandoc's reading of the .bib differs from the papers: title, protected words,
+    authors, URL, DOI, version, code links, comment."""
+    cases = {f"arxiv:{c['arxiv_id']}": c for c in stress_cases()}
+    problems: list[str] = []
+
+    def check(ok: bool, paper: Paper, what: str, got: object) -> None:
+        if not ok:
+            problems.append(f"{paper.citekey}: {what}: {got!r}")
+
+    for paper in papers:
+        item = items.get(str(paper.citekey))
+        if item is None:
+            problems.append(f"{paper.citekey}: missing")
+            continue
+        case = cases.get(paper.key, {})
+        identifier = str(arxiv_id(paper))
+        title = item.get("title", "")
+        check(comparable(title) == comparable(to_plain(paper.title)), paper, "title", title)
+        for word in case.get("protected", protected_words(paper.title)):
+            check(word in title, paper, f"case of {word}", title)
+        names = [pandoc_name(n) for n in item.get("author", [])]
+        if truncated(paper.authors)[1]:  # "and others" is BibTeX's et al.; pandoc keeps it
+            check(names.pop() == {"literal": "others"}, paper, "et al.", names)
+        check(names == expected_names(paper, case), paper, "authors", names)
+        check(item.get("URL") == f"https://arxiv.org/abs/{identifier}", paper, "URL",
+              item.get("URL"))
+        check(item.get("DOI") == doi_of(paper, identifier), paper, "DOI", item.get("DOI"))
+        if case.get("expect_doi"):
+            want = f"10.48550/arXiv.{identifier}" if case["expect_doi"] == "arxiv" \
+                else case["expect_doi"]
+            check(item.get("DOI") == want, paper, "expected DOI", item.get("DOI"))
+        check(item.get("version") == str(paper.arxiv_version), paper, "version",
+              item.get("version"))
+        for url in code_urls(paper):
+            check(url in item.get("note", ""), paper, "code link", item.get("note"))
+        if paper.comment:
+            check(comparable(item.get("annote", "")) == comparable(to_plain(paper.comment)),
+                  paper, "comment", item.get("annote"))
+    return problems
+
+
+def test_pandoc_reads_back_every_title_author_and_identifier(bib: BibFile,
+                                                            tool_env: dict[str, str]) -> None:
+    work = bib.workdir("pandoc")
+    items = pandoc_items(work / "refs.bib", tool_env)
+    assert sorted(items) == bib.keys
+    assert not pandoc_mismatches(items, bib.papers)
+
+
+def test_pandoc_reads_the_eprint_fields_as_the_arxiv_paper(bib: BibFile,
+                                                          tool_env: dict[str, str]) -> None:
+    # With `url` gone, pandoc can only know the paper from eprint + archivePrefix.
+    work = bib.workdir("pandoc-eprint")
+    text = (work / "refs.bib").read_text(encoding="utf-8")
+    (work / "refs.bib").write_text(re.sub(r"^  url +=.*\n", "", text, flags=re.MULTILINE),
+                                   encoding="utf-8")
+    items = pandoc_items(work / "refs.bib", tool_env)
+    for paper in bib.papers:
+        assert items[str(paper.citekey)]["URL"] == f"https://arxiv.org/abs/{arxiv_id(paper)}"
+
+
+@pytest.fixture(scope="module", params=list(SETS))
+def csl_file(request: pytest.FixtureRequest,
+             tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[Paper, ...]]:
+    base = tmp_path_factory.mktemp(f"csl-{request.param}")
+    papers = tuple(keyed(SETS[request.param](), base / "state"))
+    path = base / "references.json"
+    path.write_text(render_csl_json(papers), encoding="utf-8")
+    return path, papers
+
+
+_CSL_FIELDS = ("type", "title", "author", "issued", "DOI", "URL", "number", "publisher",
+               "version", "container-title", "note", "annote", "abstract")
+
+
+def test_pandoc_reads_our_csl_json_unchanged(csl_file: tuple[Path, tuple[Paper, ...]],
+                                             tool_env: dict[str, str]) -> None:
+    path, _ = csl_file
+    ours = {i["id"]: i for i in json.loads(path.read_text(encoding="utf-8"))}
+    theirs = pandoc_items(path, tool_env, "-f", "csljson")
+    assert sorted(theirs) == sorted(ours)
+
+    def same(value: object) -> object:
+        # pandoc makes quotes, dashes and ellipses typographic (its `smart` reading) and
+        # turns 'single' quotes into "double" ones: compare every quote as one kind.
+        text = json.dumps(value, ensure_ascii=False)
+        for plain, smart in (('\\"', "'\u2018\u2019\u201c\u201d"),
+                             ("---", "\u2014"), ("--", "\u2013"), ("...", "\u2026")):
+            for ch in smart:
+                text = text.replace(ch, plain)
+        return json.loads(text)
+
+    for key, item in ours.items():
+        for name in _CSL_FIELDS:
+            assert same(theirs[key].get(name)) == same(item.get(name)), (key, name)
+
+
+def test_pandoc_citeproc_formats_every_csl_entry_without_warnings(
+        csl_file: tuple[Path, tuple[Paper, ...]], tool_env: dict[str, str]) -> None:
+    path, papers = csl_file
+    (path.parent / "all.md").write_text('---\nnocite: "@*"\n---\n', encoding="utf-8")
+    done = run(["pandoc", "all.md", "--citeproc", f"--bibliography={path.name}", "-t", "plain",
+                "--wrap=none"], path.parent, tool_env)
+    assert done.returncode == 0, done.stderr
+    assert not done.stderr.strip(), done.stderr
+    for paper in papers:
+        assert doi_of(paper, str(arxiv_id(paper))) in done.stdout, paper.key
+
+
+# --------------------------------------------------------------------------------------------
+# The checks fail on broken input
+
+
+_BROKEN_BIB = r"""@misc{dup, title = {T}, author = {A, B}, year = {2024}}
+@misc{dup, title = {T2}, author = {A, B}, year = {2024}}
+@misc{bad, title = {50% off}, author = {Doe, Jane}, date = {2024-13-45},
+  eprint = {2401.00001}, archivePrefix = {arXiv}, eprinttype = {arxiv}}
+@misc{open, title = {Unbalanced {brace}, author = {A, B}, year = {2024}}
+"""
+
+
+@pytest.fixture
+def broken(tmp_path: Path) -> BibFile:
+    path = tmp_path / "refs.bib"
+    path.write_text(_BROKEN_BIB, encoding="utf-8")
+    return BibFile("broken", path, (), "latex")
+
+
+def test_the_checks_catch_what_bibtex_and_latex_report(broken: BibFile,
+                                                       tool_env: dict[str, str]) -> None:
+    work = broken.workdir("bibtex")
+    body = ("\\begin{document}\n\\cite{nowhere}\\nocite{*}\n\\bibliographystyle{plain}\n"
+            "\\bibliography{refs}\n\\end{document}\n")
+    _, log = compile_document(work, broken, "", body, ["bibtex"], tool_env)
+    assert bibtex_problems((work / "doc.blg").read_text(encoding="utf-8"))
+    assert any(re.search(r"Citation `nowhere'.* undefined", line) for line in latex_problems(log))
+
+
+def test_the_checks_catch_what_biber_reports(broken: BibFile,
+                                             tool_env: dict[str, str]) -> None:
+    work = broken.workdir("biber")
+    done = run(["biber", "--tool", "--validate-datamodel", "refs.bib"], work, tool_env)
+    problems = "\n".join(biber_problems(done.stdout))
+    assert "Duplicate entry key" in problems
+    assert "Invalid format '2024-13-45'" in problems
+    assert "archiveprefix" in problems  # both spellings of the eprint type: biber drops one
+    (work / "doc.blg").write_text(done.stdout.replace("WARN", "[9] Biber.pm:1> WARN"),
+                                  encoding="utf-8")
+    assert biber_problems((work / "doc.blg").read_text(encoding="utf-8"))
+
+
+def test_the_checks_catch_what_pandoc_gets_wrong(tmp_path: Path,
+                                                 tool_env: dict[str, str]) -> None:
+    paper = keyed(stress_papers()[:1], tmp_path / "state")[0]
+    raw = "\n".join([f"@misc{{{paper.citekey},",  # a title nobody escaped, names reversed
+                     "  title = {{CyCLIP}: 50% Cyclic},",
+                     "  author = {Shashank Goel and Grover Aditya}}"])
+    (tmp_path / "raw.bib").write_text(raw + "\n", encoding="utf-8")
+    problems = pandoc_mismatches(pandoc_items(tmp_path / "raw.bib", tool_env), (paper,))
+    assert any(": title:" in p for p in problems)
+    assert any(": authors:" in p for p in problems)
+    assert any(": URL:" in p for p in problems)
+
+
+def test_utf8_names_break_abbreviating_bibtex_styles_which_the_check_sees(
+        tmp_path: Path, tool_env: dict[str, str]) -> None:
+    # Why `latex` is the default encoding, and why utf8 is not run with abbrvnat above.
+    papers = keyed([p for p in stress_papers() if "Ștefan Țurcanu" in p.authors],
+                   tmp_path / "state")
+    for encoding, broken_utf8 in (("utf8", True), ("latex", False)):
+        work = tmp_path / encoding
+        work.mkdir()
+        (work / "refs.bib").write_text(render_bibtex(papers, encoding=encoding),  # type: ignore[arg-type]
+                                       encoding="utf-8")
+        (work / "refs.aux").write_text("\\citation{*}\n\\bibstyle{abbrvnat}\n\\bibdata{refs}\n",
+                                       encoding="utf-8")
+        run(["bibtex", "refs"], work, tool_env)
+        assert (invalid_utf8((work / "refs.bbl").read_bytes()) is not None) is broken_utf8
+
+
+# --------------------------------------------------------------------------------------------
+# Versions
+
+
+def test_the_programs_report_their_versions(tool_env: dict[str, str], tmp_path: Path,
+                                            record_property: Callable[[str, object], None],
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    versions = {}
+    for program in ("bibtex", "biber", "pdflatex", "pandoc"):
+        done = run([program, "--version"], tmp_path, tool_env)
+        assert done.returncode == 0, done.stderr
+        versions[program] = done.stdout.splitlines()[0]
+    sty = run(["kpsewhich", "biblatex.sty"], tmp_path, tool_env).stdout.strip()
+    match = re.search(r"\\def\\abx@version\{([^}]+)\}", Path(sty).read_text(encoding="utf-8"))
+    versions["biblatex"] = f"biblatex {match.group(1) if match else '?'}"
+    record_property("tool_versions", versions)
+    with capsys.disabled():
+        print("\nreference programs:", "; ".join(versions.values()))
+
