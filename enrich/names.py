@@ -8,8 +8,9 @@ biber, pandoc and Zotero all read the same parts:
 - lower-case particles (van, von, de la, van den, di, da, dos, ter, …) are the particle, exactly
   BibTeX's own "von" rule;
 - capitalised particles right before the last word ("Anna De La Cruz", "Leonardo Da Vinci",
-  "Jan Van Der Berg") belong to the family name, as arXiv's own author parser has it. A lone
-  "Van" before a Vietnamese family name ("Thanh Van Nguyen") is a middle name and stays given;
+  "Jan Van Der Berg") belong to the family name, as their bearers write it (BibTeX's rule
+  would make them given names). A lone "Van" before a Vietnamese family name ("Thanh Van
+  Nguyen") is a middle name and stays given;
 - suffixes: Jr./Sr./II/III/IV, written in BibTeX's three-part form `King, Jr., Martin Luther`;
 - collaborations and teams ("The ATLAS Collaboration", "Gemini Team"): one literal name,
   braced so that no reader splits it into first and last name;
