@@ -19,7 +19,8 @@ biber, pandoc and Zotero all read the same parts:
   split without a dictionary and are written whole as the family name.
 
 `bibtex_name` then braces whatever BibTeX would misread: a family name with a lower-case word
-that is not a particle (`{d'Alembert}`), a part holding a comma, the word "and". In the `latex`
+that is not a particle (`{d'Alembert}`), a part holding a comma, the word "and". Braces,
+backslashes and `| ^ < > $` are not part of anyone's name and are left out. In the `latex`
 encoding it also makes every letter left in UTF-8 one BibTeX character (`latex.atomic_letters`).
 
 Author lists are never shortened: styles truncate long lists themselves (biblatex `maxnames`,
@@ -54,6 +55,10 @@ _ORG_WORDS = frozenset("""
     organisation committee society association alliance network laboratory laboratories lab labs
     inc ltd llc corporation institute university foundation collab
 """.split())
+# Characters no one's name holds, which BibTeX's abbreviation, biber's initials or LaTeX cannot
+# all carry (biber makes "}" the initial of `{\\textbackslash{}}`): left out of names. A `~` is
+# TeX's tie, a space.
+_NOT_IN_NAMES = str.maketrans({"~": " ", **dict.fromkeys("\\{}|^<>$")})
 _INITIALS = re.compile(r"(?<=\w\.)(?=\w)")
 _ET_AL = re.compile(r"(?:^|\s+)(?:et\.?\s*al\.?|(?:and\s+)?others)$", re.IGNORECASE)
 
@@ -84,9 +89,7 @@ def is_collaboration(name: str) -> bool:
 
 def parse_name(raw: str) -> PersonName:
     """Split one author name (natural order or `Last, First`) into its parts."""
-    # Braces left after decoding TeX are not part of anyone's name, and literal braces cannot
-    # survive BibTeX's name abbreviation: they go.
-    name = clean(decode_tex(raw).replace("{", "").replace("}", "")).strip(" ,;")
+    name = clean(decode_tex(raw).translate(_NOT_IN_NAMES)).strip(" ,;")
     if not name:
         return PersonName()
     if is_collaboration(name):
@@ -169,9 +172,9 @@ _ESCAPE_COMMAND = re.compile(r"\\(?:[&%$#_]|[A-Za-z]+\{\})")
 
 def _encode_name_text(text: str, encoding: Encoding) -> str:
     """Name text for BibTeX. Every command is a brace group that starts with the command
-    (`{\\&}`, `{\\textbackslash{}}`), which BibTeX treats as one character: a style that
-    abbreviates "\\& Tables" then writes "{\\&}." instead of a lone, broken backslash."""
-    value = encode_text(text, encoding=encoding).replace("$|$", "{\\textbar}")
+    (`{\\&}`, `{\\dots{}}`), which BibTeX treats as one character: a style that abbreviates
+    "\\& Tables" then writes "{\\&}." instead of a lone, broken backslash."""
+    value = encode_text(text, encoding=encoding)
     value = _ESCAPE_COMMAND.sub(lambda m: "{" + m.group(0) + "}", value)
     return atomic_letters(value) if encoding == "latex" else value
 
