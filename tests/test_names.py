@@ -64,7 +64,7 @@ def test_names_split_into_their_parts(raw: str, parts: PersonName) -> None:
                     "{\\relax{}И}{\\relax{}в}{\\relax{}а}{\\relax{}н}", "Петров, Иван"),
     ("Bobby & Tables", "Tables, Bobby {\\&}", "Tables, Bobby {\\&}"),
     ("Mallory {Evil} O'Brien", "O'Brien, Mallory Evil", "O'Brien, Mallory Evil"),
-    ("J.~Smith | \\x <y>", "x y, J. Smith", "x y, J. Smith"),
+    ("J.~Smith | \\x <y>", "{y}, J. Smith x", "{y}, J. Smith x"),
     ("Percy And Sure", "Sure, Percy {And}", "Sure, Percy {And}"),
 ], ids=lambda v: v if isinstance(v, str) else "")
 def test_names_are_written_as_bibtex_reads_them(raw: str, latex: str, utf8: str) -> None:
