@@ -18,8 +18,9 @@ kept as `Problem`s on the digest while every good entry is still returned.
 from __future__ import annotations
 
 import codecs
+import itertools
 import re
-import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -35,23 +36,33 @@ from enrich.errors import (
     NoEntriesError,
     TruncatedEntryError,
 )
-from enrich.identifiers import id_from_url, ids_in_text
+from enrich.identifiers import id_from_url, ids_in_text, split_version
 from enrich.links import find_code_urls
 from enrich.models import Digest, DigestForm, Entry, Problem
 from enrich.textnorm import collapse_ws
 
 # A digest this large is not a daily post; refuse before reading it into memory.
 MAX_DIGEST_BYTES = 64 * 1024 * 1024
+# A daily post has hundreds of lines, a back-catalogue page tens of thousands. Past this many the
+# file is not a digest, and every line costs an object: refuse instead of growing without bound.
+MAX_DIGEST_LINES = 250_000
 
 _DATE = re.compile(r"^(?:#{1,6}\s*)?(\d{4})-(\d{1,2})-(\d{1,2})\s*更新\s*[:：]?$")
 _AUTHORS = re.compile(r"^authors?\s*[:：]", re.IGNORECASE)
 _PDF_TEXT = re.compile(r"^PDF(?:\s+(?P<comment>.*))?$")
-_PDF_MD = re.compile(r"^\[PDF\]\((?P<url>[^)\s]*)\)\s*(?P<comment>.*)$")
-_MD_TITLE = re.compile(r"^##(?!#)\s*(?P<title>.+)$")
+# The URL may hold one level of balanced parentheses; the comment is the rest of the line.
+_PDF_MD = re.compile(r"^\[PDF\]\((?P<url>(?:[^()\s]|\([^()\s]*\))*)\)\s*(?P<comment>.*)$")
+# An ATX heading's optional closing sequence (`## Title ##`) is not part of the title.
+_MD_TITLE = re.compile(r"^##(?!#)\s*(?P<title>.+?)(?:\s+#+)?$")
 _MD_HEADING = re.compile(r"^#{1,6}(\s|$)")
-_MD_LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]*)\)")
-_MD_AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
-_MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
+# Inline markdown in one left-to-right pass, so an escaped `\[` never opens a link. Every
+# alternative stops at the next bracket of its own kind: the scan is linear even on hostile
+# runs like `[[[[…` or `<http://<http://…`.
+_MD_INLINE = re.compile(
+    r"\\(?P<esc>[\\`*_{}\[\]()#+\-.!|<>~])"
+    r"|<(?P<auto>https?://[^<>\s]+)>"
+    r"|\[(?P<text>(?:\\.|[^\[\]\\])*)\]\((?P<url>[^()\s]*)\)"
+)
 _SHOT = "点此查看论文截图"
 # Blog chrome after the last paper. Chinese markers are safe as line prefixes; English ones only
 # as whole lines, because titles start with words like "Next".
@@ -61,7 +72,28 @@ _FOOTER_LINES = frozenset({"目录", "previous", "next", "previous post", "next 
                            "older", "back to top"})
 # Longest PDF comment we believe; a longer "PDF …" line is prose from an abstract.
 _MAX_COMMENT = 1000
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+# Invisible characters that only hide or reorder text: zero-width joiners and spaces, the soft
+# hyphen, and the bidirectional marks, embeddings, overrides and isolates ("Trojan Source").
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u061c\u200b\u200c\u200d\u200e\u200f\u202a\u202b"
+                                    "\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff"),
+                           None)
+# C0/C1 control characters (Unicode category Cc) except the whitespace ones \t \n \v \f \r.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+# Terminal escape sequences (colours, titles) go whole, not just their ESC byte.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
+# A bare old-style identifier (`hep-th/9901001`) names a paper even without `arXiv:` in front:
+# these archive names followed by seven digits occur nowhere else. Inside a URL or path it is
+# part of something else (arxiv.org URLs are read by `ids_in_text`).
+_OLD_ARCHIVES = (
+    "acc-phys|adap-org|alg-geom|ao-sci|astro-ph|atom-ph|bayes-an|chao-dyn|chem-ph|cmp-lg|"
+    "comp-gas|cond-mat|cs|dg-ga|funct-an|gr-qc|hep-ex|hep-lat|hep-ph|hep-th|math|math-ph|"
+    "mtrl-th|nlin|nucl-ex|nucl-th|patt-sol|physics|plasm-ph|q-alg|q-bio|quant-ph|solv-int|"
+    "supr-con"
+)
+_BARE_OLD_ID = re.compile(
+    rf"(?<![\w./:-])(?:{_OLD_ARCHIVES})(?:\.[A-Z]{{2}})?/\d{{7}}(?:v\d+)?(?![\w/])")
+# "arXiv admin note: text overlap with arXiv:…" names *another* paper, never this one.
+_ADMIN_NOTE = re.compile(r"arXiv\s+admin\s+note\s*:.*", re.IGNORECASE | re.DOTALL)
 _SPACES = dict.fromkeys(map(ord, "\t\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
                                  "\u2008\u2009\u200a\u202f\u205f\u3000"), " ")
 
@@ -69,7 +101,7 @@ Kind = Literal["blank", "date", "authors", "pdf", "shot", "footer", "title", "he
                "text"]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Line:
     no: int
     text: str
@@ -84,6 +116,7 @@ class _Chunk:
     lines: list[_Line] = field(default_factory=list)
     ended_by: str = "eof"
     date: date | None = None
+    after_footer: bool = False  # blog chrome came before it: only a real paper counts
 
 
 # --------------------------------------------------------------------------------------------
@@ -94,16 +127,29 @@ def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
+def _utf16_without_bom(data: bytes) -> str | None:
+    """Mostly-ASCII UTF-16 has a NUL in every other byte; name that byte order, else None."""
+    sample = data[:4096]
+    even, odd = sample[0::2], sample[1::2]
+    for order, zeros, other in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if zeros.count(0) >= len(zeros) // 4 and other.count(0) <= len(other) // 100:
+            return order
+    return None
+
+
 def decode_digest(data: bytes, file: str) -> str:
     """Decode a digest's bytes, refusing empty, binary and non-UTF-8 files with the line."""
     if not data.strip():
-        raise EmptyDigestError("the file is empty", file=file, line=1 if data else None)
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise EmptyDigestError("the file is empty", file=file, line=1)
+    encoding = ("utf-16" if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+                else _utf16_without_bom(data) if b"\x00" in data else None)
+    if encoding is not None:
         try:
-            return data.decode("utf-16")
+            return data.decode(encoding)
         except UnicodeDecodeError as exc:
-            raise DigestEncodingError(f"invalid UTF-16 at byte {exc.start}", file=file,
-                                      line=_line_of(data, exc.start)) from exc
+            line = data[: exc.start].decode(encoding, errors="replace").count("\n") + 1
+            raise DigestEncodingError(f"invalid {encoding.upper()} at byte {exc.start}",
+                                      file=file, line=line) from exc
     nul = data.find(b"\x00")
     if nul >= 0 or data.startswith((b"%PDF", b"\x89PNG", b"PK\x03\x04", b"\x1f\x8b", b"GIF8")):
         raise BinaryDigestError("binary data, not a text digest", file=file,
@@ -111,20 +157,19 @@ def decode_digest(data: bytes, file: str) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        cut = " (the file ends inside a character: is it cut off?)" if exc.end == len(data) else ""
         raise DigestEncodingError(
-            f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} cannot be decoded; "
-            "save the digest as UTF-8",
+            f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} cannot be decoded"
+            f"{cut}; save the digest as UTF-8",
             file=file, line=_line_of(data, exc.start),
         ) from exc
-    controls = sum(1 for ch in text if _is_control(ch))
+    controls = len(text) - len(_CONTROL.sub("", text))
     if controls > max(16, len(text) // 20):
+        first = _CONTROL.search(text)
+        line = text.count("\n", 0, first.start()) + 1 if first else 1
         raise BinaryDigestError(f"{controls} control characters: binary data, not a text digest",
-                                file=file, line=1)
+                                file=file, line=line)
     return text
-
-
-def _is_control(ch: str) -> bool:
-    return ch not in "\t\n\r\f\v" and unicodedata.category(ch) == "Cc"
 
 
 def read_digest(path: Path) -> Digest:
@@ -134,7 +179,7 @@ def read_digest(path: Path) -> Digest:
         size = path.stat().st_size
         if size > MAX_DIGEST_BYTES:
             raise DigestError(f"{size} bytes is too large for a digest "
-                              f"(limit {MAX_DIGEST_BYTES})", file=name)
+                              f"(limit {MAX_DIGEST_BYTES})", file=name, line=1)
         data = path.read_bytes()
     except OSError as exc:
         raise DigestError(f"cannot read: {exc.strerror or exc}", file=name) from exc
@@ -145,17 +190,32 @@ def read_digest(path: Path) -> Digest:
 # Text → lines
 
 
+def _raw_lines(text: str, file: str) -> Iterator[str]:
+    """The lines of `text` split at \\r\\n, \\r or \\n, lazily, refusing absurdly many."""
+    start, count = 0, 0
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    while start <= len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        count += 1
+        if count > MAX_DIGEST_LINES:
+            raise DigestError(f"more than {MAX_DIGEST_LINES} lines: not a digest", file=file,
+                              line=count)
+        yield text[start:end]
+        start = end + 1
+
+
 def _clean(raw: str) -> tuple[str, int]:
     """Normalise one raw line; also return how many control characters were dropped."""
-    text = raw.translate(_ZERO_WIDTH).translate(_SPACES)
-    dropped = sum(1 for ch in text if _is_control(ch))
-    if dropped:
-        text = "".join(" " if _is_control(ch) else ch for ch in text)
-    return text.strip(), dropped
+    text = raw.translate(_INVISIBLE).translate(_SPACES)
+    text, ansi = _ANSI.subn(" ", text)
+    text, dropped = _CONTROL.subn(" ", text)
+    return text.strip(), dropped + ansi
 
 
-def _detect_form(lines: list[str]) -> DigestForm:
-    for text in lines:
+def _detect_form(lines: Iterable[str]) -> DigestForm:
+    for raw in lines:
+        text = raw.strip()
         if _PDF_MD.match(text) or text.startswith(("**Authors", "__Authors")):
             return "markdown"
         if _MD_TITLE.match(text) and not _DATE.match(text):
@@ -164,28 +224,34 @@ def _detect_form(lines: list[str]) -> DigestForm:
 
 
 def _classify(text: str, form: DigestForm) -> Kind:
+    kind: Kind = "text"
     if not text:
-        return "blank"
-    if _DATE.match(text):
-        return "date"
-    bare = _strip_emphasis(text) if form == "markdown" else text
-    if _AUTHORS.match(bare):
-        return "authors"
-    if form == "markdown":
-        if _PDF_MD.match(text):
-            return "pdf"
-        if _MD_TITLE.match(text):
-            return "title"
-        if _MD_HEADING.match(text):
-            return "heading"
-        if text.startswith(("<", "![", ">")) or re.fullmatch(r"[-*_]{3,}", text):
-            return "skip"
+        kind = "blank"
+    elif _DATE.match(text):
+        kind = "date"
+    elif _AUTHORS.match(_strip_emphasis(text) if form == "markdown" else text):
+        kind = "authors"
+    elif form == "markdown":
+        kind = _classify_markdown(text)
     elif (m := _PDF_TEXT.match(text)) and len(m.group("comment") or "") <= _MAX_COMMENT:
+        kind = "pdf"
+    if kind == "text":
+        if text == _SHOT:
+            kind = "shot"
+        elif text.startswith(_FOOTER_PREFIXES) or text.lower() in _FOOTER_LINES:
+            kind = "footer"
+    return kind
+
+
+def _classify_markdown(text: str) -> Kind:
+    if _PDF_MD.match(text):
         return "pdf"
-    if text == _SHOT:
-        return "shot"
-    if text.startswith(_FOOTER_PREFIXES) or text.lower() in _FOOTER_LINES:
-        return "footer"
+    if _MD_TITLE.match(text):
+        return "title"
+    if _MD_HEADING.match(text):
+        return "heading"
+    if text.startswith(("<", "![", ">")) or re.fullmatch(r"[-*_]{3,}", text):
+        return "skip"
     return "text"
 
 
@@ -198,30 +264,102 @@ def _strip_emphasis(text: str) -> str:
     return text.strip()
 
 
-def _lines(text: str, form: DigestForm) -> tuple[list[_Line], int, int | None]:
-    """Classify every line; markdown front matter, `<details>` blocks and comments are skipped."""
+def _lines(text: str, form: DigestForm, file: str) -> tuple[list[_Line], list[Problem]]:
+    """Clean and classify every line (a run of blank lines is kept as its first one)."""
     out: list[_Line] = []
-    dropped_total, first_dropped = 0, None
-    in_front = in_details = in_comment = False
-    for no, raw in enumerate(re.split(r"\r\n|\r|\n", text), start=1):
+    problems: list[Problem] = []
+    dropped_total, first_dropped = 0, 0
+    for no, raw in enumerate(_raw_lines(text, file), start=1):
         line, dropped = _clean(raw)
         if dropped:
             dropped_total += dropped
             first_dropped = first_dropped or no
-        kind: Kind = _classify(line, form)
-        if form == "markdown":
-            if no == 1 and line == "---":
-                in_front, kind = True, "skip"
-            elif in_front:
-                in_front, kind = line != "---", "skip"
-            elif in_comment or line.startswith("<!--"):
-                in_comment, kind = "-->" not in line, "skip"
-            elif in_details or line.lower().startswith("<details"):
-                # The screenshot block closes the entry like the rendered `点此查看论文截图`.
-                kind = "skip" if in_details else "shot"
-                in_details = "</details>" not in line.lower()
-        out.append(_Line(no, line, kind))
-    return out, dropped_total, first_dropped
+        if not line and out and out[-1].kind == "blank":
+            continue
+        out.append(_Line(no, line, _classify(line, form)))
+    if dropped_total:
+        problems.append(Problem(kind="control_characters", file=file, line=first_dropped,
+                                message=f"removed {dropped_total} control character(s)"))
+    if form == "markdown":
+        _skip_markdown_blocks(out, file, problems)
+    else:
+        _retitle(out)
+    return out, problems
+
+
+def _skip_markdown_blocks(lines: list[_Line], file: str, problems: list[Problem]) -> None:
+    """Mark front matter, HTML comments and `<details>` blocks as lines to skip.
+
+    A block that is never closed must not swallow the papers after it: unclosed front matter
+    or comments hide only their opening line (and are reported), an unclosed `<details>` ends
+    at the next paper title or date line.
+    """
+    closes_at = [-1] * len(lines)  # index of the next line holding `-->`, from each line on
+    nxt = -1
+    for i in range(len(lines) - 1, -1, -1):
+        if "-->" in lines[i].text:
+            nxt = i
+        closes_at[i] = nxt
+    i = 0
+    if lines and lines[0].no == 1 and lines[0].text == "---":
+        end = next((j for j in range(1, min(len(lines), 200)) if lines[j].text == "---"), None)
+        if end is None:
+            problems.append(Problem(kind="malformed_markdown", file=file, line=1,
+                                    message="front matter opened with '---' is never closed"))
+        for j in range(end + 1 if end is not None else 1):
+            lines[j].kind = "skip"
+        i = end + 1 if end is not None else 1
+    in_details = False
+    while i < len(lines):
+        line = lines[i]
+        lower = line.text.lower()
+        if in_details:
+            if line.kind in ("title", "date"):
+                in_details = False  # an unclosed block ends where the next paper starts
+                continue
+            line.kind = "skip"
+            in_details = "</details>" not in lower
+        elif line.text.startswith("<!--"):
+            end = i if "-->" in line.text[4:] else closes_at[i + 1] if i + 1 < len(lines) else -1
+            if end < 0:
+                problems.append(Problem(kind="malformed_markdown", file=file, line=line.no,
+                                        message="an HTML comment '<!--' is never closed"))
+                end = i
+            for j in range(i, end + 1):
+                lines[j].kind = "skip"
+            i = end
+        elif lower.startswith("<details"):
+            # The screenshot block closes the entry like the rendered `点此查看论文截图`.
+            line.kind = "shot"
+            in_details = "</details>" not in lower
+        i += 1
+
+
+def _retitle(lines: list[_Line]) -> None:
+    """Rendered text: fix lines whose first word fooled `_classify`, using their position.
+
+    * A title that starts like a marker (`PDF Parsing…`, `Authors: a study…`, `Next`) sits
+      between an entry boundary and the entry's `Authors:` line: it is text.
+    * An abstract wrapped so that a line starts with `PDF ` is followed, in the same paragraph
+      and before any `Authors:` line, by the real PDF line: only the last one is the PDF line.
+    """
+    solid = [n for n, line in enumerate(lines) if line.kind != "blank"]
+    for k, n in enumerate(solid):
+        if lines[n].kind != "authors" or k == 0:
+            continue
+        prev = lines[solid[k - 1]]
+        before = lines[solid[k - 2]].kind if k >= 2 else "date"
+        if prev.kind in ("pdf", "footer", "authors") and before in ("date", "shot", "pdf",
+                                                                    "footer"):
+            prev.kind = "text"
+    pending: _Line | None = None  # the last PDF line of the current paragraph
+    for line in lines:
+        if line.kind in ("blank", "authors", "date", "shot", "footer"):
+            pending = None
+        elif line.kind == "pdf":
+            if pending is not None:
+                pending.kind = "text"
+            pending = line
 
 
 # --------------------------------------------------------------------------------------------
@@ -238,7 +376,7 @@ def _chunks(lines: list[_Line], form: DigestForm,
     chunks: list[_Chunk] = []
     current: _Chunk | None = None
     section_date: date | None = None
-    seen_date = in_footer = False
+    seen_date = after_footer = False
 
     def close(reason: _End) -> None:
         nonlocal current
@@ -251,17 +389,18 @@ def _chunks(lines: list[_Line], form: DigestForm,
         if line.kind == "date":
             close("section")
             section_date = _parse_date(line, file)
-            seen_date, in_footer = True, False
-        elif in_footer or line.kind == "skip":
+            seen_date, after_footer = True, False
+        elif line.kind == "skip":
             continue
         elif not seen_date:
             header.append(line)
         elif line.kind == "footer":
+            # Blog chrome ends the papers, but does not hide a paper that still follows it.
             close("footer")
-            in_footer = True
+            after_footer = True
         elif line.kind == "title":
             close("next")
-            current = _Chunk(title_line=line, date=section_date)
+            current = _Chunk(title_line=line, date=section_date, after_footer=after_footer)
         elif line.kind == "shot":
             close("shot")
         elif current is None and (line.kind == "blank" or form == "markdown"):
@@ -269,7 +408,7 @@ def _chunks(lines: list[_Line], form: DigestForm,
             continue
         else:
             if current is None:
-                current = _Chunk(date=section_date)
+                current = _Chunk(date=section_date, after_footer=after_footer)
             current.lines.append(line)
             if line.kind == "pdf" and form == "text":
                 close("pdf")
@@ -310,10 +449,21 @@ def _join(lines: list[_Line]) -> str:
 
 def _md_inline(text: str) -> str:
     """Markdown inline syntax to plain text: links to their text (or URL), escapes undone."""
-    text = _MD_AUTOLINK.sub(r"\1", text)
-    text = _MD_LINK.sub(lambda m: m.group(2) if m.group(1) in ("", m.group(2)) else
-                        f"{m.group(1)} ({m.group(2)})", text)
-    return _MD_ESCAPE.sub(r"\1", text)
+    return _MD_INLINE.sub(_md_token, text)
+
+
+def _md_token(m: re.Match[str]) -> str:
+    if m.group("esc") is not None:
+        return m.group("esc")
+    if m.group("auto") is not None:
+        return m.group("auto")
+    label, url = _md_inline(m.group("text")), m.group("url")
+    return url if label in ("", url) else f"{label} ({url})"
+
+
+def _authors_text(text: str) -> str:
+    """The names part of an `Authors:` line, also in `**Authors:** a, b` style."""
+    return _AUTHORS.sub("", _strip_emphasis(text)).strip().strip("*_").strip()
 
 
 def _split_authors(text: str) -> tuple[str, ...]:
@@ -340,6 +490,25 @@ class _Draft:
     date: date | None = None
 
 
+def _markdown_draft(title_line: _Line, items: list[list[_Line]], day: date | None) -> _Draft:
+    """A markdown entry: `## title`, then Authors, abstract and the `[PDF](…)` line."""
+    m = _MD_TITLE.match(title_line.text)
+    draft = _Draft(title_line.no, m.group("title") if m else title_line.text, date=day)
+    in_summary = False
+    for item in items:
+        kind = item[0].kind
+        if kind == "authors" and draft.authors is None:
+            draft.authors = _split_authors(_authors_text(item[0].text))
+        elif kind == "pdf":
+            draft.pdf = item[0]
+            break
+        elif in_summary or any(ln.kind == "heading" for ln in item):
+            in_summary = True  # a summary section started: the abstract is over
+        elif kind == "text":
+            draft.abstract.append(_join(item))
+    return draft
+
+
 def _drafts(chunk: _Chunk, form: DigestForm, file: str,
             problems: list[Problem]) -> list[_Draft]:
     """One chunk → one or more entries (several when separators between them are missing)."""
@@ -350,24 +519,10 @@ def _drafts(chunk: _Chunk, form: DigestForm, file: str,
     def text_of(item: list[_Line]) -> str:
         return _join(item)
 
-    drafts: list[_Draft] = []
     if chunk.title_line is not None:
-        m = _MD_TITLE.match(chunk.title_line.text)
-        title = m.group("title") if m else chunk.title_line.text
-        draft = _Draft(chunk.title_line.no, title, date=chunk.date)
-        for item in items:
-            kind = item[0].kind
-            if kind == "authors" and draft.authors is None:
-                draft.authors = _split_authors(_AUTHORS.sub("", _strip_emphasis(item[0].text)))
-            elif kind == "pdf":
-                draft.pdf = item[0]
-                break
-            elif any(ln.kind == "heading" for ln in item):
-                break  # a summary section starts; the abstract is over
-            else:
-                draft.abstract.append(text_of(item))
-        return [draft]
+        return [_markdown_draft(chunk.title_line, items, chunk.date)]
 
+    drafts: list[_Draft] = []
     text_items = [i for i, item in enumerate(items) if item[0].kind == "text"]
     if not author_at:
         if not text_items:
@@ -398,7 +553,7 @@ def _drafts(chunk: _Chunk, form: DigestForm, file: str,
         end = bounds[n + 1][0] if n + 1 < len(bounds) else len(items)
         draft = _Draft(title_items[0][0].no, _join([ln for it in title_items for ln in it]),
                        date=chunk.date)
-        draft.authors = _split_authors(_AUTHORS.sub("", items[a][0].text))
+        draft.authors = _split_authors(_authors_text(items[a][0].text))
         for i in range(a + 1, end):
             if items[i][0].kind == "text":
                 draft.abstract.append(text_of(items[i]))
@@ -423,7 +578,7 @@ def _entry(draft: _Draft, index: int, form: DigestForm) -> Entry:
     comment = collapse_ws(clean(comment)) if comment else None
     text = f"{abstract}\n{comment or ''}"
     if hint is None:
-        named = ids_in_text(text)
+        named = _named_ids(_ADMIN_NOTE.sub("", text))
         hint = named[0] if len(named) == 1 else None
     return Entry(
         index=index, line=draft.line, date=draft.date, title=title,
@@ -432,13 +587,29 @@ def _entry(draft: _Draft, index: int, form: DigestForm) -> Entry:
     )
 
 
+def _named_ids(text: str) -> tuple[str, ...]:
+    """arXiv IDs the text names: `arXiv:ID`, arxiv.org URLs and bare old-style IDs, once each."""
+    found = list(ids_in_text(text))
+    for m in _BARE_OLD_ID.finditer(text):
+        base, _ = split_version(m.group(0))
+        if base not in found:
+            found.append(base)
+    return tuple(found)
+
+
+_FRONT_MATTER_KEY = re.compile(r"^(?:title|categories)\s*:\s*(.+)$")
+
+
 def _category(header: list[_Line], lines: list[_Line]) -> str | None:
     for line in header:
         if line.kind in ("text", "heading") and line.text:
+            if m := _FRONT_MATTER_KEY.match(line.text):  # front matter left open
+                return m.group(1).strip().strip("\"'") or None
             return collapse_ws(line.text.lstrip("#"))
     # Markdown front matter `title:` as a fallback.
     for line in lines[:40]:
-        if m := re.match(r"^(?:title|categories)\s*:\s*(.+)$", line.text):
+        m = _FRONT_MATTER_KEY.match(line.text)
+        if m and line.kind == "skip":
             return m.group(1).strip().strip("\"'") or None
     return None
 
@@ -447,12 +618,9 @@ def parse_digest(text: str, file: str) -> Digest:
     """Parse a digest's text (either form). `file` names it in errors and records."""
     if not text.strip():
         raise EmptyDigestError("the file is empty", file=file, line=1)
-    form = _detect_form([ln.strip() for ln in text.splitlines()[:5000]])
-    lines, dropped, first_dropped = _lines(text.lstrip("\ufeff"), form)
-    problems: list[Problem] = []
-    if dropped:
-        problems.append(Problem(kind="control_characters", file=file, line=first_dropped,
-                                message=f"removed {dropped} control character(s)"))
+    text = text.lstrip("\ufeff")
+    form = _detect_form(itertools.islice(_raw_lines(text, file), 5000))
+    lines, problems = _lines(text, form, file)
     header, chunks, seen_date = _chunks(lines, form, file)
     if not seen_date:
         where = next((ln.no for ln in lines if ln.kind in ("authors", "pdf", "title")),
@@ -468,6 +636,8 @@ def parse_digest(text: str, file: str) -> Digest:
     for n, chunk in enumerate(chunks):
         has_pdf = any(ln.kind == "pdf" for ln in chunk.lines)
         has_marker = has_pdf or any(ln.kind == "authors" for ln in chunk.lines)
+        if chunk.after_footer and not has_marker:
+            continue  # navigation, table of contents or copyright text after the footer
         if n == len(chunks) - 1 and chunk.ended_by == "eof" and not has_pdf:
             first = chunk.title_line or next(ln for ln in chunk.lines if ln.kind != "blank")
             problems.append(Problem(
@@ -491,6 +661,21 @@ def parse_digest(text: str, file: str) -> Digest:
         raise NoEntriesError("a date line but no papers under it", file=file, line=date_line)
 
     entries = tuple(_entry(d, i, form) for i, d in enumerate(drafts))
+    problems.extend(_duplicates(entries, file))
     first_date = next((e.date for e in entries if e.date), None)
     return Digest(file=file, category=_category(header, lines), date=first_date, form=form,
                   entries=entries, problems=tuple(problems))
+
+
+def _duplicates(entries: Sequence[Entry], file: str) -> list[Problem]:
+    """The same paper listed twice in one digest is kept twice, but said."""
+    seen: dict[tuple[str, tuple[str, ...]], int] = {}
+    found: list[Problem] = []
+    for entry in entries:
+        key = (entry.title.casefold(), tuple(a.casefold() for a in entry.authors))
+        if key in seen:
+            found.append(Problem(kind="duplicate_entry", file=file, line=entry.line,
+                                 message=f"the paper at line {seen[key]} is listed again"))
+        else:
+            seen[key] = entry.line
+    return found
