@@ -30,7 +30,7 @@ from enrich.settings import Settings
 from tests.fakes.github_api import DEFAULT_TOKEN, FakeGitHub
 
 API = "https://api.github.test"
-TOKEN = "ghp_secretTOKENvalue1234567890abcdefXYZ"
+TOKEN = "test-secret-TOKEN-value-1234567890abcdefXYZ"
 DATE = "Tue, 01 Jul 2025 12:00:00 GMT"
 Handler = Callable[[httpx.Request], httpx.Response]
 

@@ -15,7 +15,7 @@ from tests.fakes.github_api import FakeGitHub
 
 pytestmark = pytest.mark.e2e
 
-TOKEN = "ghp_S3cr3tT0kenForDigestEnrichTests0042"
+TOKEN = "test-S3cr3tT0kenForDigestEnrichTests0042"
 
 
 @pytest.fixture(scope="module")

@@ -62,7 +62,7 @@ from tests.fakes.github_corpus import FakeRepo, GitHubCorpus, check, load_corpus
 
 JSON_TYPE = "application/json; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
-DEFAULT_TOKEN = "ghp_fakeTestToken0123456789abcdefABCDEF"  # the fake's own token
+DEFAULT_TOKEN = "fake-test-token-0123456789abcdefABCDEF"  # the fake's own token
 # The Date every answer carries unless `date` is set otherwise: outputs that record when facts
 # were read stay byte-identical from run to run.
 FROZEN_DATE = dt.datetime(2025, 7, 1, 12, 0, 0, tzinfo=dt.UTC)
