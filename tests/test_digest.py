@@ -7,6 +7,9 @@ parser. Malformed files beyond the basic typed errors live in `test_hostile_dige
 from __future__ import annotations
 
 import datetime as dt
+import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,7 @@ from enrich.errors import (
     NoEntriesError,
     TruncatedEntryError,
 )
-from enrich.models import Digest, Entry
+from enrich.models import Digest
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
@@ -426,3 +429,39 @@ def test_an_unreadable_path_is_a_digest_error(tmp_path: Path) -> None:
         read_digest(tmp_path / "missing.txt")
     assert info.value.file == "missing.txt"
     assert "missing.txt" in str(info.value)
+
+
+# --------------------------------------------------------------------------------------------
+# The `parse` command, as a user runs it
+
+
+def _cli(*files: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "flows.cli", "parse", *map(str, files)],
+                          cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_the_parse_command_prints_both_seeds_as_json() -> None:
+    result = _cli(*sorted(SEEDS.glob("*.txt")))
+    assert result.returncode == 0, result.stderr
+    digests = json.loads(result.stdout)
+    assert [d["file"] for d in digests] == [f"{SEED_2022}.txt", f"{SEED_2024}.txt"]
+    assert [d["date"] for d in digests] == ["2022-10-31", "2024-08-16"]
+    assert [d["category"] for d in digests] == [CATEGORY, CATEGORY]
+    entries = [e for d in digests for e in d["entries"]]
+    assert len(entries) == 14
+    expected = SEED_2022_ENTRIES + SEED_2024_ENTRIES
+    assert [e["title"] for e in entries] == [x[1] for x in expected]
+    assert [tuple(e["authors"]) for e in entries] == [x[2] for x in expected]
+    assert [e["line"] for e in entries] == [x[0] for x in expected]
+    assert result.stderr == ""
+
+
+def test_the_parse_command_reports_a_bad_file_and_prints_the_good_ones(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.txt"
+    bad.write_bytes(HEAD.encode() + b"A Title\n\nAuthors:Ann \xff Lee\n")
+    result = _cli(SEEDS / f"{SEED_2022}.txt", bad, SEEDS / f"{SEED_2024}.txt")
+    assert result.returncode == 1
+    digests = json.loads(result.stdout)
+    assert [len(d["entries"]) for d in digests] == [4, 10]
+    assert "broken.txt:8:" in result.stderr
+    assert "UTF-8" in result.stderr

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+import enrich.digest
 from enrich.digest import decode_digest, parse_digest, read_digest
 from enrich.pipeline import discover, parse_file
 
@@ -198,8 +199,6 @@ def test_a_ten_megabyte_digest_parses_in_bounded_memory(tmp_path: Path) -> None:
 def test_a_file_over_the_size_limit_is_refused_before_reading(tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch
                                                               ) -> None:
-    import enrich.digest
-
     monkeypatch.setattr(enrich.digest, "MAX_DIGEST_BYTES", 1000)
     path = tmp_path / "huge.txt"
     path.write_bytes(b"x" * 1001)

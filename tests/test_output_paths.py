@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from enrich.digest import parse_digest
 from enrich.errors import OutputError
 from enrich.storage import inside, safe_stem
 
@@ -86,8 +87,6 @@ def test_inside_refuses_a_symlink_that_points_out(tmp_path: Path) -> None:
 
 def test_a_path_like_category_stays_data(tmp_path: Path) -> None:
     """The category `../../etc` is written inside the JSON; only the file name picks the path."""
-    from enrich.digest import parse_digest
-
     digest = parse_digest("../../etc\n\n2024-01-02 更新\n\nT\n\nAuthors:A\n\nabs\nPDF\n",
                           "0.txt")
     assert digest.category == "../../etc"
@@ -101,7 +100,7 @@ _ANY_NAME = st.text(
     st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=0, max_size=300)
 _NAMES = st.one_of(
     _ANY_NAME,
-    st.builds(lambda parts: "/".join(parts), st.lists(
+    st.builds("/".join, st.lists(
         st.sampled_from(["..", ".", "", "etc", "\u2024\u2024", "\uff0e", "a b", "\x00"]),
         max_size=6)),
 )
