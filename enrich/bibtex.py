@@ -7,6 +7,8 @@ they were checked with):
     title          arXiv title; acronyms, mixed-case words and math braced word by word
     author         `von Last, Jr., First and …`; organisations braced (enrich.names); every
                    name, never shortened ("and others" only when the source said "et al.")
+    key            the citation key, only when no author is left: BibTeX styles sort and label
+                   by it (biber ignores it silently)
     year, month    for classic BibTeX; month as the macro (`may`), which BibTeX styles expand
                    and biber reads as a number, where `{5}` would print as "5"
     date           ISO date of v1 for biblatex/biber, pandoc and Zotero (biber takes it over
@@ -138,7 +140,7 @@ def _field(key: str, value: str) -> Field:
     return Field(key, value)
 
 
-def entry_fields(paper: Paper, identifier: str, *,
+def entry_fields(paper: Paper, identifier: str, *, citekey: str = "",
                  encoding: Encoding = "latex") -> list[Field]:
     """The fields of one paper's entry, in the order they are written."""
     fields: list[Field] = []
@@ -148,7 +150,10 @@ def entry_fields(paper: Paper, identifier: str, *,
             fields.append(_field(key, value))
 
     add("title", title_to_latex(paper.title, encoding=encoding))
-    add("author", bibtex_names(paper.authors, encoding=encoding))
+    authors = bibtex_names(paper.authors, encoding=encoding)
+    add("author", authors)
+    if not authors:  # BibTeX styles sort and label by `key` when there is no author
+        add("key", citekey)
     if paper.published is not None:
         published = paper.published
         add("year", f"{published.year:04d}")
@@ -185,7 +190,8 @@ def build_library(papers: Iterable[Paper], *, encoding: Encoding = "latex") -> L
             log.warning("paper %s has a malformed arXiv ID %r; left out of references.bib",
                         paper.key, paper.arxiv_id)
             continue
-        entries.append(Entry("misc", key, entry_fields(paper, identifier, encoding=encoding)))
+        fields = entry_fields(paper, identifier, citekey=key, encoding=encoding)
+        entries.append(Entry("misc", key, fields))
     return Library(entries)
 
 

@@ -333,18 +333,33 @@ def smart_quotes(text: str) -> str:
     return "".join(out)
 
 
-def encode_text(text: str, *, encoding: Encoding = "latex") -> str:
-    """Escape plain text (already decoded; no math inside) for a BibTeX field value."""
+def encode_text(text: str, *, encoding: Encoding = "latex", greek_as_math: bool = True) -> str:
+    """Escape plain text (already decoded; no math inside) for a BibTeX field value.
+
+    A lone Greek letter is written as math (`{\\ensuremath{\\alpha}}`) unless `greek_as_math`
+    is false; an ASCII letter followed by a combining accent with no precomposed form (X̃)
+    becomes the accent command (`{\\~{X}}`), which LaTeX composes and a lone mark it cannot.
+    """
     if encoding not in ENCODINGS:
         raise ValueError(f"unknown encoding {encoding!r}; use one of {ENCODINGS}")
     text = smart_quotes(text)
     out: list[str] = []
-    for i, ch in enumerate(text):
+    i = 0
+    while i < len(text):
+        ch, after = text[i], text[i + 1:i + 2]
+        i += 1
         if ch in _ASCII_SPECIAL:
             out.append(_ASCII_SPECIAL[ch])
-        elif ch.isascii() or encoding == "utf8":
+        elif encoding == "utf8":
             out.append(ch)
-        elif _is_greek(ch) and (_is_greek(text[i - 1:i]) or _is_greek(text[i + 1:i + 2])):
+        elif ch.isascii():
+            if ch.isalpha() and after in _MARK_COMMAND:
+                out.append("{" + _MARK_COMMAND[after] + "{" + ch + "}}")
+                i += 1
+            else:
+                out.append(ch)
+        elif _is_greek(ch) and (not greek_as_math or _is_greek(text[i - 2:i - 1])
+                                or _is_greek(after)):
             out.append(ch)  # Greek words are Greek text, not a row of math symbols
         else:
             out.append(latex_char(ch) or ch)

@@ -18,8 +18,8 @@ biber, pandoc and Zotero all read the same parts:
 - hyphenated names are one token; names in scripts without spaces (CJK: "山田太郎") cannot be
   split without a dictionary and are written whole as the family name.
 
-`bibtex_name` then braces whatever BibTeX would misread: a family name with a lower-case word
-that is not a particle (`{d'Alembert}`), a part holding a comma, the word "and". Braces,
+`bibtex_name` then braces whatever BibTeX would misread: the first letter of a family-name word
+in lower case (`{b}oyd`, `le Rond {d}'Alembert`), a part holding a comma, the word "and". Braces,
 backslashes and `| ^ < > $` are not part of anyone's name and are left out. In the `latex`
 encoding it also makes every letter left in UTF-8 one BibTeX character (`latex.atomic_letters`).
 
@@ -57,8 +57,11 @@ _ORG_WORDS = frozenset("""
 """.split())
 # Characters no one's name holds, which BibTeX's abbreviation, biber's initials or LaTeX cannot
 # all carry (biber makes "}" the initial of `{\\textbackslash{}}`): left out of names. A `~` is
-# TeX's tie, a space.
-_NOT_IN_NAMES = str.maketrans({"~": " ", **dict.fromkeys("\\{}|^<>$")})
+# TeX's tie, a space. Each word must also start with a letter or digit (or an apostrophe, as in
+# "'t Hooft"): biber's initials of a word starting `{\\%}` or "`{" are broken TeX.
+_NOT_IN_NAMES = str.maketrans({"~": " ", **dict.fromkeys("\\{}|^<>$\"`")})
+_LEADING_JUNK = re.compile(r"^[^\w'\u2019]+|^_+")
+_DASHES = re.compile(r"[-\u2010-\u2015\u2212]+")
 _INITIALS = re.compile(r"(?<=\w\.)(?=\w)")
 _ET_AL = re.compile(r"(?:^|\s+)(?:et\.?\s*al\.?|(?:and\s+)?others)$", re.IGNORECASE)
 
@@ -90,11 +93,26 @@ def is_collaboration(name: str) -> bool:
 def parse_name(raw: str) -> PersonName:
     """Split one author name (natural order or `Last, First`) into its parts."""
     name = clean(decode_tex(raw).translate(_NOT_IN_NAMES)).strip(" ,;")
-    if not name:
-        return PersonName()
     if is_collaboration(name):
         return PersonName(literal=name)
+    name = _sanitised(name).strip(" ,;")
+    if not name:
+        return PersonName()
     return _from_commas(name, [p.strip() for p in name.split(",")])
+
+
+def _sanitised(name: str) -> str:
+    """The name with every word starting at its first letter, digit or apostrophe, and words
+    without a letter or digit left out (commas, which place the parts, are kept)."""
+    parts = []
+    for part in name.split(","):
+        words = []
+        for word in part.split():
+            # biber takes an initial after every hyphen too: "Jean-…" must not give "…".
+            pieces = [_LEADING_JUNK.sub("", piece) for piece in _DASHES.split(word)]
+            words.append("-".join(p for p in pieces if any(ch.isalnum() for ch in p)))
+        parts.append(" ".join(w for w in words if w))
+    return ", ".join(parts)
 
 
 def _from_commas(name: str, parts: list[str]) -> PersonName:
@@ -174,7 +192,9 @@ def _encode_name_text(text: str, encoding: Encoding) -> str:
     """Name text for BibTeX. Every command is a brace group that starts with the command
     (`{\\&}`, `{\\dots{}}`), which BibTeX treats as one character: a style that abbreviates
     "\\& Tables" then writes "{\\&}." instead of a lone, broken backslash."""
-    value = encode_text(text, encoding=encoding)
+    # Greek letters as letters (atomic below), never as math: biber cannot take the initial
+    # of `{\\ensuremath{\\alpha}}`.
+    value = encode_text(text, encoding=encoding, greek_as_math=False)
     value = _ESCAPE_COMMAND.sub(lambda m: "{" + m.group(0) + "}", value)
     return atomic_letters(value) if encoding == "latex" else value
 
@@ -189,20 +209,51 @@ def _encode_words(text: str, encoding: Encoding) -> list[str]:
 
 
 def _family(name: PersonName, encoding: Encoding) -> str:
-    words = _encode_words(name.family, encoding)
-    value = " ".join(words)
-    # BibTeX reads a lower-case word before the last as part of "von": brace the family name
-    # when any of its words starts in lower case (d'Alembert, García y Pérez), or when it has
-    # several words but no given name could follow the comma.
-    starts_lower = any(_first_letter_lower(w) for w in name.family.split())
-    if starts_lower or "," in name.family or (len(words) > 1 and not name.given):
+    raw = name.family.split()
+    words = [_case_protected(e) if w[:1].islower() else e
+             for w, e in zip(raw, _encode_words(name.family, encoding), strict=True)]
+    # Several words with no given name after the comma would be split into first and last.
+    if len(words) > 1 and not name.given:
+        return _one_group(name.family, encoding)
+    return " ".join(words)
+
+
+def _one_group(text: str, encoding: Encoding) -> str:
+    """A name BibTeX must never split (an organisation, a family name with no given name):
+    `{The ATLAS Collaboration}`.
+
+    When it holds a command or a non-ASCII letter, in the `latex` encoding, it is written as
+    one BibTeX special character, `{\\relax{}École Polytechnique}`, letters in UTF-8: a plain
+    brace group is cut inside by BibTeX's label functions (alpha takes its first characters,
+    splitting `{\\'{E}}`), a special character never is; pandoc reads it as a literal name.
+    """
+    if encoding == "utf8":
+        return "{" + _encode_name_text(text, encoding) + "}"
+    value = encode_text(text, encoding="utf8", greek_as_math=False)
+    if value.isascii() and "\\" not in value:
         return "{" + value + "}"
-    return value
+    return "{\\relax{}" + value + "}"
 
 
-def _first_letter_lower(word: str) -> bool:
-    letter = next((ch for ch in word if ch.isalpha()), "")
-    return letter.islower()
+def _case_protected(word: str) -> str:
+    """A family-name word that starts in lower case, with its first letter braced: `{b}oyd`,
+    `{d}'Alembert`, `{{\\"{o}}}zil`.
+
+    BibTeX then reads the word as part of the last name, not the "von" part, without a brace
+    around the whole name (which its label functions would cut inside, alpha's commands
+    too); biber 2.18 loops forever on two bare lower-case family names with
+    `uniquename=init` (checked); pandoc reads the letter as it is.
+    """
+    if word.startswith("{\\relax{}"):
+        return word  # already one protected character
+    if word.startswith("{"):
+        depth = 0
+        for i, ch in enumerate(word):
+            depth += {"{": 1, "}": -1}.get(ch, 0)
+            if depth == 0:
+                return "{" + word[:i + 1] + "}" + word[i + 1:]
+        return word  # pragma: no cover - encoded words are balanced
+    return "{" + word[0] + "}" + word[1:]
 
 
 def _part(text: str, encoding: Encoding) -> str:
@@ -213,7 +264,9 @@ def _part(text: str, encoding: Encoding) -> str:
 def bibtex_name(name: PersonName, *, encoding: Encoding = "latex") -> str:
     """One name as BibTeX reads it: `von Last, Jr., First`, `Last, First`, or `{Literal}`."""
     if name.literal:
-        return "{" + _encode_name_text(name.literal, encoding) + "}"
+        return _one_group(name.literal, encoding)
+    if name.suffix and not name.given:  # "Last, Jr.," with nothing after: one group instead
+        return _one_group(name.display, encoding)
     last = _family(name, encoding)
     if name.particle:
         last = _part(name.particle, encoding) + " " + last
