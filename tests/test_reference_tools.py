@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -32,6 +33,7 @@ from enrich.latex import math_char, needs_protection, split_math, to_plain
 from enrich.models import Paper
 from enrich.names import csl_names, truncated
 from tests.test_bibtex import keyed, seed_papers, stress_cases, stress_papers
+from tests.test_bibtex import paper as make_paper
 
 pytestmark = pytest.mark.tools
 
@@ -78,7 +80,7 @@ def tool_env(request: pytest.FixtureRequest,
 
 def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True,
-                          encoding="utf-8", errors="replace", timeout=300, check=False)
+                          encoding="utf-8", errors="replace", timeout=120, check=False)
 
 
 @dataclass
@@ -423,6 +425,62 @@ def test_pandoc_citeproc_formats_every_csl_entry_without_warnings(
     assert not done.stderr.strip(), done.stderr
     for paper in papers:
         assert doi_of(paper, str(arxiv_id(paper))) in done.stdout, paper.key
+
+
+# --------------------------------------------------------------------------------------------
+# Generated hostile text: no expectations, only that every program takes it
+
+_PIECES = [*"abcXYZ .,-'&%#_@\"`{}\\$~^|<>", "é", "Ș", "ễ", "山", "Ж", "α", "—", "…", "ß", "Ł",
+           "\\'e", '\\"o', "\\write18{x}", "$x_1$", "$5", " and ", " van ", " De ", " Jr.",
+           ", ", "et al.", "\n", "\u200b"]
+
+
+def generated_papers(seed: int = 2024, count: int = 60) -> list[Paper]:
+    """Papers whose titles, names, comments and venues are random runs of the characters and
+    fragments that trip BibTeX, biber and LaTeX (a fixed seed: the same file every run)."""
+    rng = random.Random(seed)
+
+    def text(longest: int) -> str:
+        return "".join(rng.choice(_PIECES) for _ in range(rng.randint(1, longest)))
+
+    return [make_paper(f"2401.{92000 + i}", text(20), [text(12) for _ in range(rng.randint(1, 4))],
+                  comment=text(15), journal_ref=text(10), abstract=text(30))
+            for i in range(count)]
+
+
+@pytest.fixture(scope="module", params=ENCODINGS)
+def generated_bib(request: pytest.FixtureRequest,
+                  tmp_path_factory: pytest.TempPathFactory) -> BibFile:
+    base = tmp_path_factory.mktemp(f"generated-{request.param}")
+    papers = keyed(generated_papers(), base / "state")
+    path = base / "refs.bib"
+    path.write_text(render_bibtex(papers, encoding=request.param), encoding="utf-8")
+    return BibFile("generated", path, tuple(papers), request.param)
+
+
+def test_generated_hostile_entries_pass_bibtex_biber_and_biblatex(
+        generated_bib: BibFile, tool_env: dict[str, str]) -> None:
+    bib = generated_bib
+    for style in BIBTEX_STYLES[bib.encoding]:
+        work = bib.workdir(f"bibtex-{style}")
+        natbib = "\\usepackage[numbers]{natbib}" if style.endswith("nat") else ""
+        body = (f"\\begin{{document}}\n\\nocite{{*}}\n\\bibliographystyle{{{style}}}\n"
+                "\\bibliography{refs}\n\\end{document}\n")
+        _, log = compile_document(work, bib, natbib, body, ["bibtex"], tool_env)
+        blg = (work / "doc.blg").read_text(encoding="utf-8", errors="replace")
+        assert not bibtex_problems(blg), (style, bibtex_problems(blg))
+        assert invalid_utf8((work / "doc.bbl").read_bytes()) is None, style
+        assert not latex_problems(log), (style, latex_problems(log))
+    work = bib.workdir("biber-tool")
+    done = run(["biber", "--tool", "--validate-datamodel", "refs.bib"], work, tool_env)
+    assert not biber_problems(done.stdout + done.stderr), biber_problems(done.stdout)
+    work = bib.workdir("biblatex")
+    packages = ("\\usepackage[backend=biber,style=authoryear,giveninits=true,"
+                "uniquename=init]{biblatex}\n\\addbibresource{refs.bib}")
+    body = "\\begin{document}\n\\nocite{*}\n\\printbibliography\n\\end{document}\n"
+    output, log = compile_document(work, bib, packages, body, ["biber"], tool_env)
+    assert not biber_problems(output), biber_problems(output)
+    assert not latex_problems(log), latex_problems(log)
 
 
 # --------------------------------------------------------------------------------------------
