@@ -345,6 +345,14 @@ def test_an_incomplete_author_list_ends_in_and_others_and_a_long_one_is_kept_who
     assert et_al.entries[0].fields_dict["author"].value == "Doe, Jane and Roe, John and others"
 
 
+def test_an_entry_without_authors_sorts_by_its_key() -> None:
+    fields = build_library([paper("2401.90006", "T", ["&&", " "], citekey="anon2024t")]
+                           ).entries[0].fields_dict
+    assert "author" not in fields
+    assert fields["key"].value == "anon2024t"
+    assert "key" not in build_library([cyclip(citekey="k")]).entries[0].fields_dict
+
+
 def test_unknown_encodings_are_refused() -> None:
     with pytest.raises(ValueError, match="encoding"):
         render_bibtex([cyclip()], encoding="latin1")  # type: ignore[arg-type]

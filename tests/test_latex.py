@@ -127,6 +127,16 @@ def test_characters_get_a_latex_command_only_where_every_reader_has_one(
     assert latex_char(ch) == command
 
 
+def test_a_letter_with_a_combining_accent_becomes_the_accent_command() -> None:
+    assert encode_text("X\u0303avier") == "{\\~{X}}avier"  # no precomposed X-tilde exists
+    assert encode_text("X\u0303", encoding="utf8") == "X\u0303"
+
+
+def test_a_lone_greek_letter_is_math_unless_asked_otherwise() -> None:
+    assert encode_text("α-test") == "{\\ensuremath{\\alpha}}-test"
+    assert encode_text("α-test", greek_as_math=False) == "α-test"
+
+
 def test_leftover_letters_become_single_bibtex_characters() -> None:
     assert atomic_letters("Țurcanu Nguy\u1ec5n {\\\"{u}} 山田") == (
         "{\\relax{}Ț}urcanu Nguy{\\relax{}ễ}n {\\\"{u}} {\\relax{}山}{\\relax{}田}")
