@@ -42,7 +42,7 @@ from enrich.resolver import NAMESPACE as MATCH_NS
 from enrich.resolver import Resolver
 from enrich.settings import Settings
 from enrich.state import StateStore
-from enrich.storage import atomic_write, inside, safe_stem, sweep_temp_files
+from enrich.storage import atomic_write, inside, sweep_temp_files, view_stems
 
 log = logging.getLogger(__name__)
 
@@ -225,10 +225,11 @@ def render(output_dir: Path, state: StateStore, *,
         "references.json": render_csl_json(papers),
         "report.json": to_json(report(digests, failures, papers)),
     }
+    stems = view_stems(o.file for o in outcomes)
     for outcome in outcomes:
         view = (digest_view(outcome.digest, placed, by_key) if outcome.digest is not None
                 else failed_digest_view(outcome.error))  # type: ignore[arg-type]
-        files[f"digests/{safe_stem(outcome.file)}.json"] = to_json(view)
+        files[f"digests/{stems[outcome.file]}.json"] = to_json(view)
     written = []
     for name, content in sorted(files.items()):
         if atomic_write(inside(output_dir, output_dir / name), content):

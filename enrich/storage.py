@@ -9,7 +9,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from enrich.errors import OutputError
@@ -82,6 +82,27 @@ def safe_stem(name: str) -> str:
     if cleaned != stem:
         cleaned += "-" + hashlib.sha256(stem.encode("utf-8", "surrogatepass")).hexdigest()[:8]
     return cleaned
+
+
+def view_stems(names: Iterable[str]) -> dict[str, str]:
+    """A distinct safe stem per digest file name, for `digests/<stem>.json`.
+
+    Usually the file's own stem; when two names share one (`x.txt` and `x.md` in one folder),
+    the first in sorted order keeps it and the others add their suffix (`x-md`), then a hash if
+    that is taken too. Deterministic: the same set of names always gives the same stems.
+    """
+    stems: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in sorted(set(names)):
+        stem = safe_stem(name)
+        if stem.lower() in taken:
+            suffix = _SAFE.sub("_", Path(name).suffix.lstrip("."))
+            stem = f"{stem}-{suffix}" if suffix else stem
+        if stem.lower() in taken:
+            stem += "-" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        taken.add(stem.lower())  # case-insensitive file systems
+        stems[name] = stem
+    return stems
 
 
 def inside(directory: Path, candidate: Path) -> Path:

@@ -91,7 +91,8 @@ def test_seeds_end_to_end_then_rerun_asks_nothing(tmp_path: Path, env: dict[str,
     assert sorted(by_id) == sorted(i for ids in EXPECTED.values() for i in ids)
     assert all(p["match"]["status"] == "matched" for p in papers)  # type: ignore[index]
     # No decoy is ever chosen (candidates it saw and rejected are recorded, with the reason).
-    references = (output / "references.bib").read_bytes() + (output / "references.json").read_bytes()
+    references = b"".join((output / name).read_bytes()
+                          for name in ("references.bib", "references.json"))
     decoys = [doc.paper.arxiv_id for doc in arxiv.index.docs if doc.paper.decoy]
     assert len(decoys) > 20
     assert "2411.12792" in decoys  # the real near-miss

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from enrich.digest import parse_digest
 from enrich.errors import OutputError
-from enrich.storage import inside, safe_stem
+from enrich.storage import inside, safe_stem, view_stems
 
 HOSTILE_NAMES = [
     "../x.txt",
@@ -139,8 +139,11 @@ def test_distinct_names_give_distinct_stems(pair: tuple[str, str]) -> None:
         assert safe_stem(a) != safe_stem(b)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "safe_stem drops the suffix, so `x.txt` and `x.md` in one source folder both write "
-    "digests/x.json and the second overwrites the first (enrich/storage.py, not owned here)"))
-def test_the_same_digest_name_with_two_suffixes_gives_two_stems() -> None:
-    assert safe_stem("2024-08-16.txt") != safe_stem("2024-08-16.md")
+def test_the_same_digest_name_with_two_suffixes_gives_two_view_files() -> None:
+    # x.txt and x.md in one folder must not overwrite each other's digests/<stem>.json.
+    stems = view_stems(["2024-08-16.txt", "2024-08-16.md", "2024-08-16.MD", "other.txt"])
+    assert stems["2024-08-16.MD"] == "2024-08-16"  # the first in sorted order keeps its stem
+    assert stems["2024-08-16.md"] == "2024-08-16-md"
+    assert stems["other.txt"] == "other"
+    assert len({v.lower() for v in stems.values()}) == 4
+    assert view_stems(reversed(list(stems))) == stems  # order of discovery does not matter
