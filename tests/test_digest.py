@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+import enrich.digest
 from enrich.digest import parse_digest, read_digest
 from enrich.errors import (
     BinaryDigestError,
@@ -465,3 +466,113 @@ def test_the_parse_command_reports_a_bad_file_and_prints_the_good_ones(tmp_path:
     assert [len(d["entries"]) for d in digests] == [4, 10]
     assert "broken.txt:8:" in result.stderr
     assert "UTF-8" in result.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# Markdown blocks left open, and other traps found while hardening the parser
+
+MD_HEAD = "---\ntitle: Cat\n---\n\n# 2024-01-02 更新\n\n"
+
+
+def _md_entry(title: str, arxiv_id: str = "2205.14459", *, details: str = "</details>\n") -> str:
+    return (f"## {title}\n\n**Authors:Ann Lee, Bo Chen**\n\nWe study things.\n\n"
+            f"[PDF](http://arxiv.org/abs/{arxiv_id}v1) 9 pages\n\n"
+            f"<details>\n  <summary>点此查看论文截图</summary>\n<img src=\"x.jpg\">\n{details}\n")
+
+
+# (id, markdown, expected [(line, title, authors, comment, hint)], expected problems)
+MD_CASES: list[tuple[str, str, list[tuple[int, str, tuple[str, ...], str | None, str | None]],
+                     list[tuple[str, int]]]] = [
+    ("an unclosed details block ends at the next title",
+     MD_HEAD + _md_entry("One", details="") + _md_entry("Two", "2106.06965"),
+     [(7, "One", AB, "9 pages", "2205.14459"), (19, "Two", AB, "9 pages", "2106.06965")], []),
+    ("an unclosed HTML comment hides only its own line",
+     MD_HEAD + "<!-- never closed\n\n" + _md_entry("One") + _md_entry("Two", "2106.06965"),
+     [(9, "One", AB, "9 pages", "2205.14459"), (22, "Two", AB, "9 pages", "2106.06965")],
+     [("malformed_markdown", 7)]),
+    ("unclosed front matter hides only its opening line",
+     "---\ntitle: Cat\n\n# 2024-01-02 更新\n\n" + _md_entry("One"),
+     [(6, "One", AB, "9 pages", "2205.14459")], [("malformed_markdown", 1)]),
+    ("bold label only: **Authors:** names",
+     MD_HEAD + "## One\n\n**Authors:** Ann Lee, Bo Chen\n\nabs\n\n"
+     "[PDF](http://arxiv.org/abs/2205.14459v1)\n",
+     [(7, "One", AB, None, "2205.14459")], []),
+    ("a closing hash sequence is not part of the title",
+     MD_HEAD + "## Closed Heading ##\n\n**Authors:Ann Lee, Bo Chen**\n\nabs\n\n"
+     "[PDF](http://arxiv.org/abs/2205.14459v1)\n",
+     [(7, "Closed Heading", AB, None, "2205.14459")], []),
+    ("escaped brackets never make a link",
+     MD_HEAD + "## \\[a\\](b) and [c](http://d.e)\n\n**Authors:Ann Lee, Bo Chen**\n\nabs\n\n"
+     "[PDF](http://arxiv.org/abs/2205.14459v1)\n",
+     [(7, "[a](b) and c (http://d.e)", AB, None, "2205.14459")], []),
+    ("a summary heading before the PDF line does not hide it",
+     MD_HEAD + "## One\n\n**Authors:Ann Lee, Bo Chen**\n\nabs\n\n### Summary\n\nnot abstract\n\n"
+     "[PDF](http://arxiv.org/abs/2205.14459v1) late comment\n",
+     [(7, "One", AB, "late comment", "2205.14459")], []),
+    ("a javascript PDF link gives no ID and a clean comment",
+     MD_HEAD + "## One\n\n**Authors:Ann Lee, Bo Chen**\n\nabs\n\n"
+     "[PDF](javascript:alert(1)) 9 pages\n",
+     [(7, "One", AB, "9 pages", None)], []),
+]
+
+
+@pytest.mark.parametrize(("text", "expected", "problems"), [c[1:] for c in MD_CASES],
+                         ids=[c[0] for c in MD_CASES])
+def test_markdown_traps_parse_to_the_expected_entries(
+        text: str, expected: list[tuple[int, str, tuple[str, ...], str | None, str | None]],
+        problems: list[tuple[str, int]]) -> None:
+    digest = parse_digest(text, "trap.md")
+    assert digest.form == "markdown"
+    assert digest.category == "Cat"
+    assert [(e.line, e.title, e.authors, e.comment, e.arxiv_id_hint)
+            for e in digest.entries] == expected
+    assert [(p.kind, p.line) for p in digest.problems] == problems
+    assert all(e.abstract == "abs" or e.abstract == "We study things." for e in digest.entries)
+
+
+TEXT_TRAPS: list[tuple[str, str, list[tuple[int, str, str | None, str | None]]]] = [
+    ("a title that is a navigation word",
+     HEAD + _entry("Next") + _entry("Older") + FOOT,
+     [(6, "Next", None, None), (15, "Older", None, None)]),
+    ("a title that starts like an Authors line",
+     HEAD + _entry("Authors: Who Writes the Papers?") + FOOT,
+     [(6, "Authors: Who Writes the Papers?", None, None)]),
+    ("a title that starts with the word PDF, without screenshot lines",
+     HEAD + "One\n\nAuthors:Ann Lee, Bo Chen\n\nWe study things.\nPDF 3 pages\n\n"
+     "PDF Parsing Revisited\n\nAuthors:Ann Lee, Bo Chen\n\nWe study things.\nPDF\n" + FOOT,
+     [(6, "One", "3 pages", None), (13, "PDF Parsing Revisited", None, None)]),
+    ("an arXiv admin note names another paper, not this one",
+     HEAD + _entry("T", pdf="PDF 9 pages. arXiv admin note: text overlap with arXiv:2101.00001")
+     + FOOT,
+     [(6, "T", "9 pages. arXiv admin note: text overlap with arXiv:2101.00001", None)]),
+    ("the paper's own ID survives an admin note",
+     HEAD + _entry("T", abstract="Extended version of arXiv:2205.14459.",
+                   pdf="PDF arXiv admin note: substantial text overlap with arXiv:2101.00001")
+     + FOOT,
+     [(6, "T", "arXiv admin note: substantial text overlap with arXiv:2101.00001",
+       "2205.14459")]),
+    ("runs of blank lines keep every line number",
+     HEAD + "\n" * 500 + _entry("Far Down") + "\n\n\n" + _entry("Further") + FOOT,
+     [(506, "Far Down", None, None), (518, "Further", None, None)]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [c[1:] for c in TEXT_TRAPS],
+                         ids=[c[0] for c in TEXT_TRAPS])
+def test_text_traps_parse_to_the_expected_entries(
+        text: str, expected: list[tuple[int, str, str | None, str | None]]) -> None:
+    digest = parse_digest(text, "trap.txt")
+    assert [(e.line, e.title, e.comment, e.arxiv_id_hint) for e in digest.entries] == expected
+    assert all(e.authors == AB for e in digest.entries)
+    assert digest.problems == ()
+
+
+def test_a_file_with_absurdly_many_lines_is_refused_at_the_limit(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(enrich.digest, "MAX_DIGEST_LINES", 50)
+    with pytest.raises(DigestError) as info:
+        parse_digest(HEAD + "x\n" * 100, "lines.txt")
+    assert (info.value.file, info.value.line) == ("lines.txt", 51)
+    assert "lines.txt:51:" in str(info.value) and "lines" in info.value.message
+    # A real digest is far below even the lowered limit.
+    assert len(parse_digest((HEAD + _entry("T")).rstrip("\n"), "ok.txt").entries) == 1
