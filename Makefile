@@ -32,7 +32,7 @@ lint: $(VENV)/.test-installed
 	$(BIN)/mypy
 
 pytest: $(VENV)/.test-installed tools
-	$(BIN)/python -m pytest
+	DIGEST_ENRICH_REQUIRE_TOOLS=1 $(BIN)/python -m pytest
 
 test: lint pytest
 
