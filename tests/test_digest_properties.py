@@ -8,6 +8,7 @@ comment, date section, code URL, arXiv ID (markdown links carry it), and the tit
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -117,3 +118,43 @@ def test_a_cut_off_digest_never_invents_entries(generated: list[Entry], keep: in
     assert all(e.title in titles for e in digest.entries)
     complete = [e for e in digest.entries if e.comment is not None or e.abstract]
     assert len(complete) <= len(generated)
+
+
+# An abstract wrapped at any width may put any of its words first on a line; only an
+# `Authors:` label there is genuinely ambiguous in the format, so such abstracts are left out.
+# The word `PDF` is not: the real PDF line follows the abstract, so the abstracts get it often.
+_LABEL = re.compile(r"(?i)authors?\s*[:：]")
+
+
+def _with_pdf_words(entry: Entry, at: list[int]) -> Entry:
+    words = entry.abstract.split(" ")
+    for n in sorted({i % len(words) for i in at}, reverse=True):
+        if n:  # the first word stays first: a line starting with `PDF` after the Authors
+            words.insert(n, "PDF")  # line is the PDF line by definition
+    return entry.model_copy(update={"abstract": " ".join(words)})
+
+
+@settings(max_examples=60, deadline=None)
+@given(entries(with_ids=True), st.sampled_from(["text", "markdown"]), st.integers(12, 60),
+       st.booleans(), st.lists(st.integers(0, 40), min_size=1, max_size=6))
+def test_wrapped_abstracts_parse_back_to_the_same_entries(generated: list[Entry], form: str,
+                                                          width: int, blocks: bool,
+                                                          pdf_at: list[int]) -> None:
+    assume(not any(_LABEL.match(word) for e in generated for word in e.abstract.split()))
+    generated = [_with_pdf_words(e, pdf_at) for e in generated]
+    if form == "text":
+        # The rendered text carries no arXiv link; without screenshot lines the PDF line alone
+        # ends an entry.
+        generated = [e.model_copy(update={"arxiv_id_hint": None}) for e in generated]
+        rendered = render_text(generated, wrap=width, screenshots=blocks)
+        flat = render_text(generated, screenshots=blocks)
+    else:
+        rendered = render_markdown(generated, wrap=width, summaries=blocks)
+        flat = render_markdown(generated, summaries=blocks)
+    if any(len(e.abstract) > width for e in generated):
+        assert rendered.text.count("\n") > flat.text.count("\n"), "the abstracts were wrapped"
+    digest = parse_digest(rendered.text, f"wrapped.{'md' if form == 'markdown' else 'txt'}")
+    expected = [e.model_copy(update={"line": line})
+                for e, line in zip(generated, rendered.title_lines, strict=True)]
+    assert list(digest.entries) == expected
+    assert digest.problems == ()

@@ -10,6 +10,7 @@ It never imports `enrich.digest`: an oracle built from the code under test prove
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -59,9 +60,21 @@ def _sections(entries: Sequence[Entry]) -> list[tuple[dt.date, list[Entry]]]:
     return sections
 
 
+def _wrapped(text: str, width: int | None) -> list[str]:
+    """The text as one line, or wrapped at spaces (never inside a word or URL) to `width`."""
+    if width is None:
+        return [text]
+    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)
+
+
 def render_text(entries: Sequence[Entry], *, category: str = CATEGORY, newline: str = "\n",
-                footer: bool = True) -> Rendered:
-    """The rendered-text form, laid out like `seeds/*.txt`."""
+                footer: bool = True, screenshots: bool = True,
+                wrap: int | None = None) -> Rendered:
+    """The rendered-text form, laid out like `seeds/*.txt`.
+
+    `screenshots=False` leaves out the `点此查看论文截图` lines (the PDF line then ends an
+    entry); `wrap` breaks abstracts over several lines, as a narrow copy-paste does.
+    """
     out = _Writer()
     out.add(category, "", "")
     titles: list[int] = []
@@ -72,8 +85,10 @@ def render_text(entries: Sequence[Entry], *, category: str = CATEGORY, newline: 
             if entry.authors:
                 out.add("Authors:" + ", ".join(entry.authors), "")
             if entry.abstract:
-                out.add(entry.abstract)
-            out.add(f"PDF {entry.comment}" if entry.comment else "PDF", "", SHOT, "")
+                out.add(*_wrapped(entry.abstract, wrap))
+            out.add(f"PDF {entry.comment}" if entry.comment else "PDF", "")
+            if screenshots:
+                out.add(SHOT, "")
     if footer:
         out.add(*FOOTER)
     return Rendered(out.text(newline), tuple(titles))
@@ -93,11 +108,12 @@ def pdf_url(entry: Entry, version: int = 1) -> str:
 
 def render_markdown(entries: Sequence[Entry], *, category: str = CATEGORY,
                     versions: Sequence[int] | None = None, summaries: bool = True,
-                    newline: str = "\n") -> Rendered:
+                    newline: str = "\n", wrap: int | None = None) -> Rendered:
     """The markdown source form: front matter, `## title`, `**Authors:…**`, `[PDF](…)`.
 
     With `summaries`, every other entry gets a summary section and every entry a `<details>`
-    screenshot block, as the blog's source has them; the parser must ignore both.
+    screenshot block, as the blog's source has them; the parser must ignore both. `wrap`
+    breaks abstracts over several lines.
     """
     out = _Writer()
     first_day = (entries[0].date if entries else None) or DEFAULT_DATE
@@ -112,7 +128,7 @@ def render_markdown(entries: Sequence[Entry], *, category: str = CATEGORY,
             if entry.authors:
                 out.add(f"**Authors:{md_escape(', '.join(entry.authors))}**", "")
             if entry.abstract:
-                out.add(md_escape(entry.abstract), "")
+                out.add(*_wrapped(md_escape(entry.abstract), wrap), "")
             version = versions[n] if versions is not None else 1
             comment = f" {md_escape(entry.comment)}" if entry.comment else ""
             out.add(f"[PDF]({pdf_url(entry, version)}){comment}", "")
