@@ -10,9 +10,17 @@ Two forms of the same post are read:
   image blocks.
 
 `decode_digest` and `parse_digest` are pure; `read_digest` is the one function touching disk.
-Fatal problems (empty, binary, undecodable, no date line, no entries) raise a `DigestError`
-naming file and line; recoverable ones (a truncated last entry, an entry without title) are
-kept as `Problem`s on the digest while every good entry is still returned.
+Fatal problems (empty, binary, undecodable, no date line, no entries, more than
+`MAX_DIGEST_BYTES` / `MAX_DIGEST_LINES`) raise a `DigestError` naming file and line. Recoverable
+ones are kept as `Problem`s on the digest while every good entry is still returned: a truncated
+last entry, an `Authors:` line without a title, a paper listed twice, control characters
+removed, a markdown comment or front matter never closed.
+
+Lines are classified by what they start with, then corrected by where they stand: a title that
+happens to start like a marker (`PDF Parsing…`, `Authors: who…`, `Next`) sits right before an
+`Authors:` line, and an abstract wrapped so that a line starts with `PDF ` is followed by the real
+PDF line. Invisible characters (zero-width, bidi overrides, soft hyphens) and terminal escapes
+never reach a title. Work and memory are linear in the input, whatever it holds.
 """
 
 from __future__ import annotations
