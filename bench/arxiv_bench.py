@@ -38,7 +38,7 @@ from enrich.errors import DigestEnrichError
 from enrich.gate import process_gate, reset_process_gates
 from enrich.http import make_client
 from enrich.matching import EntryQuery, fingerprint
-from enrich.models import Entry
+from enrich.records import entry_query
 from enrich.resolver import Resolver
 from enrich.settings import Settings
 from enrich.state import StateStore
@@ -47,12 +47,6 @@ from tests.fakes.arxiv_api import FakeArxiv, FaultPlan
 ARXIV_INTERVAL = 3.0  # arXiv's terms of use: one request every three seconds
 GOALS = {"requests_per_entry": 0.15, "rerun_requests": 0, "precision": 1.0, "recall": 0.99,
          "gate_violations": 0}
-
-
-def entry_query(entry: Entry) -> EntryQuery:
-    """What the pipeline asks for a digest entry (as `enrich.records.entry_query`)."""
-    return EntryQuery(title=entry.title, authors=entry.authors, abstract=entry.abstract,
-                      date=entry.date, arxiv_id_hint=entry.arxiv_id_hint)
 
 
 def parse(corpus: BenchCorpus, directory: Path) -> tuple[list[EntryQuery], list[Expectation],

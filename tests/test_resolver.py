@@ -32,7 +32,8 @@ from enrich.digest import read_digest
 from enrich.gate import IntervalGate
 from enrich.http import make_client
 from enrich.matching import EntryQuery
-from enrich.models import ArxivMatch, Entry
+from enrich.models import ArxivMatch
+from enrich.records import entry_query
 from enrich.resolver import Resolver, ResolveReport, fingerprint
 from enrich.state import StateStore
 from enrich.textnorm import normalise_title
@@ -47,12 +48,6 @@ T0 = 1_750_000_000.0  # a fixed "now" for runs whose cache age matters
 
 CORPUS = load_corpus()
 SEED_IDS = {p.seed: p.arxiv_id for p in CORPUS if p.seed is not None}
-
-
-def entry_query(entry: Entry) -> EntryQuery:
-    """What the pipeline asks for a digest entry (mirrors `enrich.records.entry_query`)."""
-    return EntryQuery(title=entry.title, authors=entry.authors, abstract=entry.abstract,
-                      date=entry.date, arxiv_id_hint=entry.arxiv_id_hint)
 
 
 def seed_entries() -> list[tuple[str, EntryQuery]]:
