@@ -37,7 +37,7 @@ pytest: $(VENV)/.test-installed tools
 test: lint pytest
 
 bench: $(VENV)/.test-installed
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench.scale
 
 clean:
 	rm -rf $(VENV) output/digests output/*.bib output/*.json output/*.jsonl output/.state
