@@ -32,16 +32,17 @@ from pathlib import Path
 from typing import Any
 
 from bench.corpus import BenchCorpus, Expectation, generate
-from enrich.arxiv_client import ArxivClient
-from enrich.digest import read_digest
+from enrich.digest.parse import read_digest
 from enrich.errors import DigestEnrichError
-from enrich.gate import process_gate, reset_process_gates
-from enrich.http import make_client
-from enrich.matching import EntryQuery, fingerprint
-from enrich.records import entry_query
-from enrich.resolver import Resolver
+from enrich.net.gate import process_gate, reset_process_gates
+from enrich.net.http import make_client
+from enrich.render.papers import entry_query
+from enrich.resolve.arxiv_client import ArxivClient
+from enrich.resolve.matching import fingerprint
+from enrich.resolve.model import EntryQuery
+from enrich.resolve.resolver import Resolver
 from enrich.settings import Settings
-from enrich.state import StateStore
+from enrich.store.db import StateStore
 from tests.fakes.arxiv_api import FakeArxiv, FaultPlan
 
 ARXIV_INTERVAL = 3.0  # arXiv's terms of use: one request every three seconds

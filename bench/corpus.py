@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from enrich.textnorm import fold, normalise_title
+from enrich.text.normalise import fold, normalise_title
 from tests.fakes.arxiv_corpus import FakePaper, FakeVersion
 
 START = dt.date(2024, 3, 4)

@@ -27,12 +27,12 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from enrich.github_client import GitHubClient
-from enrich.links import extract_links
-from enrich.models import CodeLink
-from enrich.repo_facts import ReadResult, read_repos
+from enrich.repos.facts import ReadResult, read_repos
+from enrich.repos.github_client import GitHubClient
+from enrich.repos.links import extract_links
+from enrich.repos.model import CodeLink
 from enrich.settings import Settings
-from enrich.state import StateStore
+from enrich.store.db import StateStore
 from tests.fakes.github_api import DEFAULT_TOKEN, FakeGitHub
 from tests.fakes.github_corpus import GitHubCorpus, synthetic_corpus
 

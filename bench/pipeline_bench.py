@@ -58,15 +58,15 @@ from pydantic import SecretStr
 from bench.arxiv_bench import _naive, score
 from bench.corpus import BenchCorpus, Expectation, generate
 from enrich import pipeline
-from enrich.digest import read_digest
-from enrich.gate import process_gate, reset_process_gates
-from enrich.links import extract_links
-from enrich.matching import EntryQuery
-from enrich.records import entry_query
-from enrich.repo_facts import NAMESPACE as GITHUB_NS
+from enrich.digest.parse import read_digest
+from enrich.net.gate import process_gate, reset_process_gates
+from enrich.render.papers import entry_query
+from enrich.repos.facts import NAMESPACE as GITHUB_NS
+from enrich.repos.links import extract_links
+from enrich.resolve.model import EntryQuery
 from enrich.settings import Settings
-from enrich.state import StateStore
-from enrich.storage import view_stems
+from enrich.store.db import StateStore
+from enrich.store.files import view_stems
 from tests.fakes.arxiv_api import (
     TEXT_FIELDS,
     And,

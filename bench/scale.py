@@ -40,12 +40,12 @@ import httpx
 from bench.arxiv_bench import _naive, parse, score
 from bench.corpus import BenchCorpus, generate
 from enrich import pipeline
-from enrich.digest import read_digest
-from enrich.gate import reset_process_gates
-from enrich.matching import fingerprint
-from enrich.resolver import NAMESPACE as MATCH_NS
+from enrich.digest.parse import read_digest
+from enrich.net.gate import reset_process_gates
+from enrich.resolve.matching import fingerprint
+from enrich.resolve.resolver import NAMESPACE as MATCH_NS
 from enrich.settings import Settings
-from enrich.state import StateStore
+from enrich.store.db import StateStore
 from tests.fakes.arxiv_api import FakeArxiv
 from tests.fakes.github_api import FakeGitHub
 from tests.fakes.github_corpus import FakeRepo, GitHubCorpus

@@ -25,8 +25,8 @@ from pathlib import Path
 from bench.corpus import generate
 from bench.pipeline_bench import _settings, github_corpus, linked_repos, services
 from enrich import pipeline
-from enrich.gate import reset_process_gates
-from enrich.state import StateStore
+from enrich.net.gate import reset_process_gates
+from enrich.store.db import StateStore
 from tests.fakes.arxiv_api import FakeArxiv
 from tests.fakes.github_api import FakeGitHub
 

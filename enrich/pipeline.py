@@ -17,16 +17,15 @@ from typing import Literal
 import httpx
 from pydantic import Field
 
-from enrich.arxiv_client import ArxivClient
-from enrich.bibtex import render_bibtex
-from enrich.citekeys import KeyRegistry
-from enrich.csl import render_csl_json
-from enrich.digest import read_digest
+from enrich.digest.model import Digest, Problem
+from enrich.digest.parse import read_digest
 from enrich.errors import DigestError, OutputError
-from enrich.gate import Gate
-from enrich.github_client import GitHubClient
-from enrich.models import ArxivMatch, Digest, Problem, Record, to_json
-from enrich.records import (
+from enrich.net.gate import Gate
+from enrich.record import Record, to_json
+from enrich.render.bibtex import render_bibtex
+from enrich.render.citekeys import KeyRegistry
+from enrich.render.csl import render_csl_json
+from enrich.render.papers import (
     Placed,
     build_papers,
     code_links,
@@ -37,12 +36,15 @@ from enrich.records import (
     place,
     report,
 )
-from enrich.repo_facts import read_repos, stored_repos
-from enrich.resolver import NAMESPACE as MATCH_NS
-from enrich.resolver import Resolver
+from enrich.repos.facts import read_repos, stored_repos
+from enrich.repos.github_client import GitHubClient
+from enrich.resolve.arxiv_client import ArxivClient
+from enrich.resolve.model import ArxivMatch
+from enrich.resolve.resolver import NAMESPACE as MATCH_NS
+from enrich.resolve.resolver import Resolver
 from enrich.settings import Settings
-from enrich.state import StateStore
-from enrich.storage import atomic_write, inside, sweep_temp_files, view_stems
+from enrich.store.db import StateStore
+from enrich.store.files import atomic_write, inside, sweep_temp_files, view_stems
 
 log = logging.getLogger(__name__)
 

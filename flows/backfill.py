@@ -25,9 +25,9 @@ from prefect.deployments import run_deployment
 from pydantic import Field
 
 from enrich import pipeline
-from enrich.models import Record
 from enrich.pipeline import RenderStats
-from enrich.storage import output_lock
+from enrich.record import Record
+from enrich.store.files import output_lock
 from flows import artifacts
 from flows.enrich_flow import RunSummary, write_outputs
 

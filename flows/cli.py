@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from enrich import __version__
 from enrich.errors import DigestEnrichError, DigestError
-from enrich.models import to_json
+from enrich.record import to_json
 
 if TYPE_CHECKING:
     from flows.enrich_flow import RunSummary
@@ -99,7 +99,7 @@ def _configure_logging(verbose: int) -> None:
 
 
 def _parse(args: argparse.Namespace) -> int:
-    from enrich.digest import read_digest
+    from enrich.digest.parse import read_digest
 
     digests, failed = [], 0
     for path in args.files:
@@ -124,8 +124,8 @@ def _parse(args: argparse.Namespace) -> int:
 def _render(args: argparse.Namespace) -> int:
     from enrich.pipeline import render
     from enrich.settings import load_settings
-    from enrich.state import StateStore
-    from enrich.storage import output_lock
+    from enrich.store.db import StateStore
+    from enrich.store.files import output_lock
 
     out = Path(args.output)
     if not (out / ".state").is_dir():
@@ -140,7 +140,7 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from enrich.storage import lock_is_free
+    from enrich.store.files import lock_is_free
 
     out = Path(args.output)
     if args.wait <= 0 and not lock_is_free(out):

@@ -20,10 +20,11 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import Field
 
 from enrich import pipeline
-from enrich.models import Problem, Record
+from enrich.digest.model import Problem
 from enrich.pipeline import ParseOutcome, RenderStats, RepoStats, ResolveStats
-from enrich.state import StateStore
-from enrich.storage import output_lock
+from enrich.record import Record
+from enrich.store.db import StateStore
+from enrich.store.files import output_lock
 from flows import artifacts, fleet
 from flows.services import runtime_settings
 

@@ -29,7 +29,7 @@ from prefect.concurrency.sync import concurrency, rate_limit
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from prefect.settings import get_current_settings
 
-from enrich.gate import ChainedGate, Gate, process_gate
+from enrich.net.gate import ChainedGate, Gate, process_gate
 from enrich.settings import Settings
 
 log = logging.getLogger(__name__)

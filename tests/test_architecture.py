@@ -13,9 +13,9 @@ CORE = sorted((ROOT / "enrich").glob("*.py"))
 PURE = {"matching", "arxiv_query", "textnorm", "identifiers", "links", "records", "bibtex",
         "latex", "names", "csl", "models"}
 IMPURE_IMPORTS = {"httpx", "requests", "socket", "sqlite3", "os", "subprocess", "time",
-                  "urllib.request", "prefect", "tenacity", "enrich.state", "enrich.http",
-                  "enrich.arxiv_client", "enrich.github_client", "enrich.storage",
-                  "enrich.pipeline", "enrich.resolver", "enrich.repo_facts", "enrich.gate"}
+                  "urllib.request", "prefect", "tenacity", "enrich.store.db", "enrich.net.http",
+                  "enrich.resolve.arxiv_client", "enrich.repos.github_client", "enrich.store.files",
+                  "enrich.pipeline", "enrich.resolve.resolver", "enrich.repos.facts", "enrich.net.gate"}
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -18,10 +18,10 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from enrich.arxiv_client import ArxivClient
 from enrich.errors import BadResponseError, ServiceUnavailableError
-from enrich.gate import IntervalGate, process_gate, reset_process_gates
-from enrich.http import MAX_BODY_BYTES, make_client
+from enrich.net.gate import IntervalGate, process_gate, reset_process_gates
+from enrich.net.http import MAX_BODY_BYTES, make_client
+from enrich.resolve.arxiv_client import ArxivClient
 from enrich.settings import Settings
 from tests.fakes.arxiv_api import FakeArxiv, FaultPlan, render_feed
 from tests.fakes.arxiv_corpus import load_corpus

@@ -25,9 +25,9 @@ from bench.pipeline_bench import (
     services,
 )
 from enrich import pipeline
-from enrich.gate import reset_process_gates
+from enrich.net.gate import reset_process_gates
 from enrich.settings import Settings
-from enrich.state import StateStore
+from enrich.store.db import StateStore
 from tests.fakes.arxiv_api import ApiError, Index
 
 ENTRIES = 40

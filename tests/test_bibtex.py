@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from enrich.bibtex import (
+from enrich.render.bibtex import (
     arxiv_id,
     bare_doi,
     build_library,
@@ -29,10 +29,12 @@ from enrich.bibtex import (
     keywords,
     render_bibtex,
 )
-from enrich.citekeys import KeyRegistry
-from enrich.latex import ENCODINGS, brace_balanced, latex_char
-from enrich.models import ArxivMatch, CodeLink, DigestRef, Paper, Repo
-from enrich.state import StateStore
+from enrich.render.citekeys import KeyRegistry
+from enrich.render.model import DigestRef, Paper
+from enrich.repos.model import CodeLink, Repo
+from enrich.resolve.model import ArxivMatch
+from enrich.store.db import StateStore
+from enrich.text.latex import ENCODINGS, brace_balanced, latex_char
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

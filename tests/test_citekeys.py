@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from enrich.citekeys import (
+from enrich.render.citekeys import (
     KEY_NS,
     OWNER_NS,
     KeyRegistry,
@@ -19,8 +19,8 @@ from enrich.citekeys import (
     keyed_papers,
     suffixes,
 )
-from enrich.models import Paper
-from enrich.state import StateStore
+from enrich.render.model import Paper
+from enrich.store.db import StateStore
 from tests.test_bibtex import corpus_papers, cyclip, paper, stress_papers
 
 KEY = re.compile(r"^[a-z][a-z0-9]*$")

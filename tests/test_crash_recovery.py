@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from enrich.digest import read_digest
-from enrich.matching import fingerprint
-from enrich.records import entry_query
-from enrich.resolver import NAMESPACE, title_clause_for
-from enrich.state import StateStore
+from enrich.digest.parse import read_digest
+from enrich.render.papers import entry_query
+from enrich.resolve.matching import fingerprint
+from enrich.resolve.resolver import NAMESPACE, title_clause_for
+from enrich.store.db import StateStore
 from tests.conftest import REPO, SEEDS, cli_env, run_cli
 from tests.fakes.arxiv_api import FakeArxiv
 from tests.fakes.github_api import FakeGitHub

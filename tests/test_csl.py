@@ -7,8 +7,8 @@ import random
 from pathlib import Path
 from typing import Any
 
-from enrich.bibtex import build_library
-from enrich.csl import csl_items, render_csl_json
+from enrich.render.bibtex import build_library
+from enrich.render.csl import csl_items, render_csl_json
 from tests.test_bibtex import corpus_papers, cyclip, keyed, paper, stress_papers
 
 CYCLIP_ITEM: dict[str, Any] = {

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-import enrich.digest
-from enrich.digest import parse_digest, read_digest
+import enrich.digest.parse
+from enrich.digest.model import Digest
+from enrich.digest.parse import parse_digest, read_digest
 from enrich.errors import (
     BinaryDigestError,
     DigestEncodingError,
@@ -26,7 +27,6 @@ from enrich.errors import (
     NoEntriesError,
     TruncatedEntryError,
 )
-from enrich.models import Digest
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
@@ -569,7 +569,7 @@ def test_text_traps_parse_to_the_expected_entries(
 
 def test_a_file_with_absurdly_many_lines_is_refused_at_the_limit(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(enrich.digest, "MAX_DIGEST_LINES", 50)
+    monkeypatch.setattr(enrich.digest.parse, "MAX_DIGEST_LINES", 50)
     with pytest.raises(DigestError) as info:
         parse_digest(HEAD + "x\n" * 100, "lines.txt")
     assert (info.value.file, info.value.line) == ("lines.txt", 51)

@@ -13,9 +13,9 @@ import re
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from enrich.digest import parse_digest
+from enrich.digest.model import Entry
+from enrich.digest.parse import parse_digest
 from enrich.errors import DigestError
-from enrich.models import Entry
 from tests.support.render import render_markdown, render_text
 
 # Words a title, abstract or comment may hold: letters of several scripts, digits and the

@@ -16,7 +16,7 @@ import bibtexparser
 import jsonschema
 import pytest
 
-from enrich.schema import schemas
+from enrich.render.schema import schemas
 from tests.conftest import REPO, SEEDS, cli_env, run_cli
 from tests.fakes.arxiv_api import FakeArxiv
 from tests.fakes.github_api import FakeGitHub

@@ -22,8 +22,8 @@ import pytest
 from arxiv import _feed
 from lxml import etree
 
-from enrich.identifiers import id_from_entry_url
-from enrich.textnorm import collapse_ws
+from enrich.text.identifiers import id_from_entry_url
+from enrich.text.normalise import collapse_ws
 from tests.fakes.arxiv_api import (
     ARXIV_NS,
     ATOM_NS,

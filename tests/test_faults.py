@@ -39,12 +39,12 @@ from pydantic import SecretStr
 from bench.corpus import BenchCorpus, generate
 from bench.pipeline_bench import expected_repo, github_corpus, linked_repos
 from enrich import pipeline
-from enrich.gate import reset_process_gates
-from enrich.http import MAX_BODY_BYTES
-from enrich.records import entry_fingerprint
+from enrich.net.gate import reset_process_gates
+from enrich.net.http import MAX_BODY_BYTES
+from enrich.render.papers import entry_fingerprint
 from enrich.settings import Settings
-from enrich.state import StateStore
-from enrich.storage import view_stems
+from enrich.store.db import StateStore
+from enrich.store.files import view_stems
 from tests.conftest import cli_env, run_cli
 from tests.fakes.arxiv_api import FakeArxiv
 from tests.fakes.arxiv_api import FaultPlan as ArxivFaults

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from enrich.gate import SAFETY_MARGIN, IntervalGate, process_gate, reset_process_gates
+from enrich.net.gate import SAFETY_MARGIN, IntervalGate, process_gate, reset_process_gates
 
 
 class FakeClock:

@@ -18,7 +18,7 @@ import pytest
 from pydantic import SecretStr
 
 from enrich.errors import BadResponseError, RateLimitedError, RemoteError, ServiceUnavailableError
-from enrich.github_client import (
+from enrich.repos.github_client import (
     API_VERSION,
     GRAPHQL_BATCH,
     MAX_REDIRECTS,

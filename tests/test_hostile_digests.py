@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-import enrich.digest
-from enrich.digest import decode_digest, parse_digest, read_digest
+import enrich.digest.parse
+from enrich.digest.parse import decode_digest, parse_digest, read_digest
 from enrich.pipeline import discover, parse_file
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
@@ -199,7 +199,7 @@ def test_a_ten_megabyte_digest_parses_in_bounded_memory(tmp_path: Path) -> None:
 def test_a_file_over_the_size_limit_is_refused_before_reading(tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch
                                                               ) -> None:
-    monkeypatch.setattr(enrich.digest, "MAX_DIGEST_BYTES", 1000)
+    monkeypatch.setattr(enrich.digest.parse, "MAX_DIGEST_BYTES", 1000)
     path = tmp_path / "huge.txt"
     path.write_bytes(b"x" * 1001)
     outcome = parse_file(path)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from enrich.latex import (
+from enrich.text.latex import (
     Segment,
     atomic_letters,
     brace_balanced,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from enrich.links import (
+from enrich.repos.links import (
     RESERVED_OWNERS,
     classify,
     extract_links,
@@ -17,7 +17,7 @@ from enrich.links import (
     merge_links,
     repair_split_urls,
 )
-from enrich.models import CodeLink
+from enrich.repos.model import CodeLink
 
 # (text as it appears, the links it must give as (kind, url, repo)).
 GH = "github"

@@ -6,8 +6,7 @@ import datetime as dt
 
 import pytest
 
-from enrich.matching import (
-    EntryQuery,
+from enrich.resolve.matching import (
     abstract_containment,
     decide_by_authors,
     decide_by_hint,
@@ -17,7 +16,7 @@ from enrich.matching import (
     title_similarity,
     titles_agree,
 )
-from enrich.models import ArxivPaper
+from enrich.resolve.model import ArxivPaper, EntryQuery
 
 UTC = dt.UTC
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from enrich.names import (
+from enrich.text.names import (
     PersonName,
     bibtex_name,
     bibtex_names,

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from enrich.digest import parse_digest
+from enrich.digest.parse import parse_digest
 from enrich.errors import OutputError
-from enrich.storage import inside, safe_stem, view_stems
+from enrich.store.files import inside, safe_stem, view_stems
 
 HOSTILE_NAMES = [
     "../x.txt",

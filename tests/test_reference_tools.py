@@ -27,11 +27,11 @@ from typing import Any
 import bibtexparser
 import pytest
 
-from enrich.bibtex import arxiv_id, code_urls, doi_of, render_bibtex
-from enrich.csl import render_csl_json
-from enrich.latex import math_char, needs_protection, split_math, to_plain
-from enrich.models import Paper
-from enrich.names import csl_names, truncated
+from enrich.render.bibtex import arxiv_id, code_urls, doi_of, render_bibtex
+from enrich.render.csl import render_csl_json
+from enrich.render.model import Paper
+from enrich.text.latex import math_char, needs_protection, split_math, to_plain
+from enrich.text.names import csl_names, truncated
 from tests.test_bibtex import keyed, seed_papers, stress_cases, stress_papers
 from tests.test_bibtex import paper as make_paper
 

@@ -19,12 +19,13 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from enrich.github_client import GitHubClient
-from enrich.links import extract_links
-from enrich.models import CodeLink, to_json
-from enrich.repo_facts import NAMESPACE, ReadResult, read_repos, stored_repos
+from enrich.record import to_json
+from enrich.repos.facts import NAMESPACE, ReadResult, read_repos, stored_repos
+from enrich.repos.github_client import GitHubClient
+from enrich.repos.links import extract_links
+from enrich.repos.model import CodeLink
 from enrich.settings import Settings
-from enrich.state import StateStore
+from enrich.store.db import StateStore
 from tests.fakes.github_api import DEFAULT_TOKEN, FROZEN_DATE, FakeGitHub
 from tests.fakes.github_corpus import synthetic_corpus
 

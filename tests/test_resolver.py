@@ -20,23 +20,22 @@ from hypothesis import strategies as st
 from bench.arxiv_bench import parse as parse_bench
 from bench.arxiv_bench import score as score_bench
 from bench.corpus import generate
-from enrich.arxiv_client import ArxivClient
-from enrich.arxiv_query import (
+from enrich.digest.parse import read_digest
+from enrich.net.gate import IntervalGate
+from enrich.net.http import make_client
+from enrich.render.papers import entry_query
+from enrich.resolve.arxiv_client import ArxivClient
+from enrich.resolve.model import ArxivMatch, EntryQuery
+from enrich.resolve.query import (
     author_term,
     fallback_clause,
     title_clause,
     title_phrase,
     window_clause,
 )
-from enrich.digest import read_digest
-from enrich.gate import IntervalGate
-from enrich.http import make_client
-from enrich.matching import EntryQuery
-from enrich.models import ArxivMatch
-from enrich.records import entry_query
-from enrich.resolver import Resolver, ResolveReport, fingerprint
-from enrich.state import StateStore
-from enrich.textnorm import normalise_title
+from enrich.resolve.resolver import Resolver, ResolveReport, fingerprint
+from enrich.store.db import StateStore
+from enrich.text.normalise import normalise_title
 from tests.fakes.arxiv_api import FakeArxiv, FaultPlan, Index, parse_query, tokenize
 from tests.fakes.arxiv_corpus import FakePaper, FakeVersion, MatchCase, load_cases, load_corpus
 

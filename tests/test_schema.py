@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from enrich.schema import render, schemas
+from enrich.render.schema import render, schemas
 
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schema"
 

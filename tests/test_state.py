@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from enrich.errors import OutputError
-from enrich.state import StateStore
+from enrich.store.db import StateStore
 
 
 def test_values_round_trip_by_namespace(tmp_path: Path) -> None:

@@ -52,8 +52,8 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 from lxml import etree
 
-from enrich.identifiers import split_version
-from enrich.textnorm import fold, normalise_title, strip_tex
+from enrich.text.identifiers import split_version
+from enrich.text.normalise import fold, normalise_title, strip_tex
 from tests.fakes.arxiv_corpus import FakePaper, Snapshot, load_corpus
 
 API_PATH = "/api/query"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from enrich.identifiers import split_version
+from enrich.text.identifiers import split_version
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "arxiv_corpus.json"
 

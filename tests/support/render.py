@@ -14,7 +14,7 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from enrich.models import Entry
+from enrich.digest.model import Entry
 
 CATEGORY = "无监督/半监督/对比学习"
 DEFAULT_DATE = dt.date(2024, 8, 16)

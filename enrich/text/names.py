@@ -33,8 +33,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from enrich.latex import Encoding, atomic_letters, clean, decode_tex, encode_text
-from enrich.textnorm import fold
+from enrich.text.latex import Encoding, atomic_letters, clean, decode_tex, encode_text
+from enrich.text.normalise import fold
 
 PARTICLES = frozenset("""
     van von der den de del della delle dei degli di da das dos do du la le les lo ter ten te

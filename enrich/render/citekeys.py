@@ -30,13 +30,13 @@ from itertools import count, product
 from string import ascii_lowercase
 from typing import TYPE_CHECKING
 
-from enrich.latex import clean, decode_tex, split_math
-from enrich.models import Paper
-from enrich.names import parse_name, truncated
-from enrich.textnorm import STOPWORDS, fold, normalise_title
+from enrich.render.model import Paper
+from enrich.text.latex import clean, decode_tex, split_math
+from enrich.text.names import parse_name, truncated
+from enrich.text.normalise import STOPWORDS, fold, normalise_title
 
 if TYPE_CHECKING:  # the store is handed in; key making itself does no I/O
-    from enrich.state import StateStore
+    from enrich.store.db import StateStore
 
 log = logging.getLogger(__name__)
 

@@ -40,7 +40,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -53,8 +53,9 @@ from enrich.errors import (
     RemoteError,
     ServiceUnavailableError,
 )
-from enrich.gate import Gate
-from enrich.http import make_client, public_url, read_bounded, retry_after_seconds
+from enrich.net.gate import Gate
+from enrich.net.http import make_client, public_url, read_bounded, retry_after_seconds
+from enrich.repos.model import Outcome, RepoAnswer, RepoFacts
 from enrich.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -75,44 +76,11 @@ _OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 _NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _API_PATH = re.compile(r"/repos/[A-Za-z0-9-]+/[A-Za-z0-9._-]+|/repositories/[0-9]+")
 
-Outcome = Literal["ok", "not_modified", "missing", "unavailable"]
 T = TypeVar("T")
 
 
 # ------------------------------------------------------------------------------------------------
 # What came back
-
-
-@dataclass(frozen=True)
-class RepoFacts:
-    """A repository as GitHub describes it today."""
-
-    full_name: str
-    html_url: str
-    stars: int
-    forks: int
-    license: str | None
-    language: str | None
-    pushed_at: dt.datetime | None
-    archived: bool
-    fork: bool
-
-
-@dataclass(frozen=True)
-class RepoAnswer:
-    """GitHub's answer about one requested `owner/name`.
-
-    `etag` and `path` (the API path that answered, e.g. `/repos/new-owner/name` after a rename)
-    are what a later conditional refresh needs; `date` is the server's `Date` header.
-    """
-
-    requested: str
-    outcome: Outcome
-    facts: RepoFacts | None = None
-    etag: str | None = None
-    date: dt.datetime | None = None
-    path: str | None = None
-    reason: str | None = None
 
 
 @dataclass

@@ -25,11 +25,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from enrich.bibtex import arxiv_id, code_note, code_urls, doi_of, keywords
-from enrich.citekeys import keyed_papers
-from enrich.latex import to_plain
-from enrich.models import Paper, to_json
-from enrich.names import csl_names
+from enrich.record import to_json
+from enrich.render.bibtex import arxiv_id, code_note, code_urls, doi_of, keywords
+from enrich.render.citekeys import keyed_papers
+from enrich.render.model import Paper
+from enrich.text.latex import to_plain
+from enrich.text.names import csl_names
 
 
 def csl_item(key: str, paper: Paper, identifier: str) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
+from enrich.digest.model import Digest, DigestForm, Entry, Problem
 from enrich.errors import (
     BinaryDigestError,
     DigestEncodingError,
@@ -44,10 +45,9 @@ from enrich.errors import (
     NoEntriesError,
     TruncatedEntryError,
 )
-from enrich.identifiers import id_from_url, ids_in_text, split_version
-from enrich.links import find_code_urls
-from enrich.models import Digest, DigestForm, Entry, Problem
-from enrich.textnorm import collapse_ws
+from enrich.repos.links import find_code_urls
+from enrich.text.identifiers import id_from_url, ids_in_text, split_version
+from enrich.text.normalise import collapse_ws
 
 # A digest this large is not a daily post; refuse before reading it into memory.
 MAX_DIGEST_BYTES = 64 * 1024 * 1024

@@ -21,12 +21,11 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from enrich.models import ArxivMatch, ArxivPaper, Candidate, MatchMethod
-from enrich.textnorm import STOPWORDS, name_tokens, normalise_title, surname
+from enrich.resolve.model import ArxivMatch, ArxivPaper, Candidate, EntryQuery, MatchMethod
+from enrich.text.normalise import STOPWORDS, name_tokens, normalise_title, surname
 
 # Title similarity (0..1) a title must reach, besides having no unexplained words.
 TITLE_AGREES = 0.90
@@ -41,17 +40,6 @@ ABSTRACT_AGREES = 0.5
 AUTHORS_AGREE = 0.5
 # How many candidates a verdict keeps for the record.
 KEEP_CANDIDATES = 5
-
-
-@dataclass(frozen=True)
-class EntryQuery:
-    """What the digest tells us about one paper."""
-
-    title: str
-    authors: tuple[str, ...] = ()
-    abstract: str = ""
-    date: dt.date | None = None
-    arxiv_id_hint: str | None = None
 
 
 def fingerprint(query: EntryQuery) -> str:

@@ -6,21 +6,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from enrich.links import extract_links, merge_links
-from enrich.matching import EntryQuery, fingerprint
-from enrich.models import (
-    ArxivMatch,
-    CodeLink,
-    Digest,
-    DigestRef,
-    DigestView,
-    DigestViewEntry,
-    Entry,
-    Paper,
-    Problem,
-    Repo,
-)
-from enrich.textnorm import normalise_title
+from enrich.digest.model import Digest, Entry, Problem
+from enrich.render.model import DigestRef, DigestView, DigestViewEntry, Paper
+from enrich.repos.links import extract_links, merge_links
+from enrich.repos.model import CodeLink, Repo
+from enrich.resolve.matching import fingerprint
+from enrich.resolve.model import ArxivMatch, EntryQuery
+from enrich.text.normalise import normalise_title
 
 STATUSES = ("matched", "ambiguous", "not_found", "error")
 PENDING = ArxivMatch(status="error", error="not looked up yet")

@@ -44,8 +44,9 @@ from bibtexparser.library import Library
 from bibtexparser.model import Block, Entry, Field
 from bibtexparser.writer import BibtexFormat
 
-from enrich.citekeys import keyed_papers
-from enrich.latex import (
+from enrich.render.citekeys import keyed_papers
+from enrich.render.model import Paper
+from enrich.text.latex import (
     ENCODINGS,
     Encoding,
     brace_balanced,
@@ -54,8 +55,7 @@ from enrich.latex import (
     to_latex,
     to_plain,
 )
-from enrich.models import Paper
-from enrich.names import bibtex_names
+from enrich.text.names import bibtex_names
 
 log = logging.getLogger(__name__)
 

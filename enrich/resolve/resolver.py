@@ -27,8 +27,17 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from enrich.arxiv_client import ArxivClient, FeedPage
-from enrich.arxiv_query import (
+from enrich.errors import BadResponseError, ServiceUnavailableError
+from enrich.resolve.arxiv_client import ArxivClient, FeedPage
+from enrich.resolve.matching import (
+    decide_by_authors,
+    decide_by_hint,
+    decide_by_title,
+    fingerprint,
+    merge_not_found,
+)
+from enrich.resolve.model import ArxivMatch, ArxivPaper, EntryQuery
+from enrich.resolve.query import (
     FALLBACKS_PER_QUERY,
     IDS_PER_QUERY,
     MAX_RESULTS,
@@ -43,17 +52,7 @@ from enrich.arxiv_query import (
     title_clause,
     window_clause,
 )
-from enrich.errors import BadResponseError, ServiceUnavailableError
-from enrich.matching import (
-    EntryQuery,
-    decide_by_authors,
-    decide_by_hint,
-    decide_by_title,
-    fingerprint,
-    merge_not_found,
-)
-from enrich.models import ArxivMatch, ArxivPaper
-from enrich.state import StateStore
+from enrich.store.db import StateStore
 
 log = logging.getLogger(__name__)
 

@@ -30,9 +30,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from enrich.errors import BadResponseError, RateLimitedError, ServiceUnavailableError
-from enrich.github_client import GRAPHQL_BATCH, GitHubClient, RepoAnswer
-from enrich.models import CodeLink, LinkSource, Repo, RepoStatus
-from enrich.state import JSON, StateStore
+from enrich.repos.github_client import GRAPHQL_BATCH, GitHubClient
+from enrich.repos.model import CodeLink, LinkSource, Repo, RepoAnswer, RepoStatus
+from enrich.store.db import JSON, StateStore
 
 log = logging.getLogger(__name__)
 

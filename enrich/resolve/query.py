@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
-from enrich.textnorm import (
+from enrich.text.normalise import (
     collapse_ws,
     fold,
     normalise_title,

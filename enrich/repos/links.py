@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from enrich.models import CodeLink, LinkKind, LinkSource
+from enrich.repos.model import CodeLink, LinkKind, LinkSource
 
 # Characters a code-host URL can hold in running text. Brackets, quotes, commas, semicolons,
 # `*`, `!` and everything non-ASCII end it: no owner/name on these hosts contains them, and in

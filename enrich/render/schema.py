@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from enrich.models import DigestView, Paper
+from enrich.render.model import DigestView, Paper
 
 BASE_ID = "https://github.com/digest-enrich/digest-enrich/schema/"
 

@@ -32,12 +32,12 @@ from arxiv import _feed
 from lxml import etree
 
 from enrich.errors import BadResponseError, ServiceUnavailableError
-from enrich.gate import Gate, process_gate
-from enrich.http import make_client, public_url, read_bounded, retry_after_seconds
-from enrich.identifiers import id_from_entry_url
-from enrich.models import ArxivPaper
+from enrich.net.gate import Gate, process_gate
+from enrich.net.http import make_client, public_url, read_bounded, retry_after_seconds
+from enrich.resolve.model import ArxivPaper
 from enrich.settings import Settings
-from enrich.textnorm import collapse_ws
+from enrich.text.identifiers import id_from_entry_url
+from enrich.text.normalise import collapse_ws
 
 log = logging.getLogger(__name__)
 
