@@ -1,19 +1,11 @@
-"""enrich.names: author names split into parts, written for BibTeX and for CSL-JSON."""
+"""enrich.text.names and enrich.render.names: author names split into parts, written for BibTeX and for CSL-JSON."""
 
 from __future__ import annotations
 
 import pytest
 
-from enrich.text.names import (
-    PersonName,
-    bibtex_name,
-    bibtex_names,
-    csl_name,
-    csl_names,
-    is_collaboration,
-    parse_name,
-    truncated,
-)
+from enrich.render.names import bibtex_name, bibtex_names, csl_name, csl_names
+from enrich.text.names import PersonName, is_collaboration, parse_name, truncated
 
 P = PersonName
 

@@ -30,8 +30,9 @@ import pytest
 from enrich.render.bibtex import arxiv_id, code_urls, doi_of, render_bibtex
 from enrich.render.csl import render_csl_json
 from enrich.render.model import Paper
+from enrich.render.names import csl_names
 from enrich.text.latex import math_char, needs_protection, split_math, to_plain
-from enrich.text.names import csl_names, truncated
+from enrich.text.names import truncated
 from tests.test_bibtex import keyed, seed_papers, stress_cases, stress_papers
 from tests.test_bibtex import paper as make_paper
 

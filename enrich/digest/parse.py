@@ -46,7 +46,8 @@ from enrich.errors import (
     TruncatedEntryError,
 )
 from enrich.repos.links import find_code_urls
-from enrich.text.identifiers import id_from_url, ids_in_text, split_version
+from enrich.text.identifiers import bare_old_ids, id_from_url, ids_in_text
+from enrich.text.names import split_author_list
 from enrich.text.normalise import collapse_ws
 
 # A digest this large is not a daily post; refuse before reading it into memory.
@@ -89,17 +90,6 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u061c\u200b\u200c\u200d\u200e\u200f\
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 # Terminal escape sequences (colours, titles) go whole, not just their ESC byte.
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
-# A bare old-style identifier (`hep-th/9901001`) names a paper even without `arXiv:` in front:
-# these archive names followed by seven digits occur nowhere else. Inside a URL or path it is
-# part of something else (arxiv.org URLs are read by `ids_in_text`).
-_OLD_ARCHIVES = (
-    "acc-phys|adap-org|alg-geom|ao-sci|astro-ph|atom-ph|bayes-an|chao-dyn|chem-ph|cmp-lg|"
-    "comp-gas|cond-mat|cs|dg-ga|funct-an|gr-qc|hep-ex|hep-lat|hep-ph|hep-th|math|math-ph|"
-    "mtrl-th|nlin|nucl-ex|nucl-th|patt-sol|physics|plasm-ph|q-alg|q-bio|quant-ph|solv-int|"
-    "supr-con"
-)
-_BARE_OLD_ID = re.compile(
-    rf"(?<![\w./:-])(?:{_OLD_ARCHIVES})(?:\.[A-Z]{{2}})?/\d{{7}}(?:v\d+)?(?![\w/])")
 # "arXiv admin note: text overlap with arXiv:…" names *another* paper, never this one.
 _ADMIN_NOTE = re.compile(r"arXiv\s+admin\s+note\s*:.*", re.IGNORECASE | re.DOTALL)
 _SPACES = dict.fromkeys(map(ord, "\t\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
@@ -474,20 +464,6 @@ def _authors_text(text: str) -> str:
     return _AUTHORS.sub("", _strip_emphasis(text)).strip().strip("*_").strip()
 
 
-def _split_authors(text: str) -> tuple[str, ...]:
-    names: list[str] = []
-    for piece in re.split(r"[,，;；]|\s+and\s+", text):
-        name = collapse_ws(piece)
-        if not name:
-            continue
-        # "Martin Luther King, Jr." — a lone suffix belongs to the name before it.
-        if names and name.rstrip(".").lower() in {"jr", "sr", "ii", "iii", "iv"}:
-            names[-1] = f"{names[-1]}, {name}"
-        else:
-            names.append(name)
-    return tuple(names)
-
-
 @dataclass
 class _Draft:
     line: int
@@ -506,7 +482,7 @@ def _markdown_draft(title_line: _Line, items: list[list[_Line]], day: date | Non
     for item in items:
         kind = item[0].kind
         if kind == "authors" and draft.authors is None:
-            draft.authors = _split_authors(_authors_text(item[0].text))
+            draft.authors = split_author_list(_authors_text(item[0].text))
         elif kind == "pdf":
             draft.pdf = item[0]
             break
@@ -561,7 +537,7 @@ def _drafts(chunk: _Chunk, form: DigestForm, file: str,
         end = bounds[n + 1][0] if n + 1 < len(bounds) else len(items)
         draft = _Draft(title_items[0][0].no, _join([ln for it in title_items for ln in it]),
                        date=chunk.date)
-        draft.authors = _split_authors(_authors_text(items[a][0].text))
+        draft.authors = split_author_list(_authors_text(items[a][0].text))
         for i in range(a + 1, end):
             if items[i][0].kind == "text":
                 draft.abstract.append(text_of(items[i]))
@@ -597,12 +573,7 @@ def _entry(draft: _Draft, index: int, form: DigestForm) -> Entry:
 
 def _named_ids(text: str) -> tuple[str, ...]:
     """arXiv IDs the text names: `arXiv:ID`, arxiv.org URLs and bare old-style IDs, once each."""
-    found = list(ids_in_text(text))
-    for m in _BARE_OLD_ID.finditer(text):
-        base, _ = split_version(m.group(0))
-        if base not in found:
-            found.append(base)
-    return tuple(found)
+    return tuple(dict.fromkeys((*ids_in_text(text), *bare_old_ids(text))))
 
 
 _FRONT_MATTER_KEY = re.compile(r"^(?:title|categories)\s*:\s*(.+)$")

@@ -46,6 +46,8 @@ from bibtexparser.writer import BibtexFormat
 
 from enrich.render.citekeys import keyed_papers
 from enrich.render.model import Paper
+from enrich.render.names import bibtex_names
+from enrich.text.identifiers import base_id, year_of
 from enrich.text.latex import (
     ENCODINGS,
     Encoding,
@@ -55,14 +57,10 @@ from enrich.text.latex import (
     to_latex,
     to_plain,
 )
-from enrich.text.names import bibtex_names
 
 log = logging.getLogger(__name__)
 
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_NEW_ID = re.compile(r"^\d{4}\.\d{4,5}$")
-_OLD_ID = re.compile(r"^[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/\d{7}$")
-_VERSION = re.compile(r"v\d+$")
 _CATEGORY = re.compile(r"^[a-z]+(?:-[a-z]+)*(?:\.[A-Za-z]+(?:-[a-z]+)*)?$")
 # A DOI we can write bare and verbatim: nothing a BibTeX, LaTeX or biber reader treats specially.
 _DOI = re.compile(r"^10\.\d{4,9}/[\x21-\x7e]+$")
@@ -76,11 +74,7 @@ MAX_CODE_URLS = 3
 
 def arxiv_id(paper: Paper) -> str | None:
     """The paper's arXiv ID without version, when it is a well-formed one."""
-    raw = (paper.arxiv_id or "").strip()
-    for candidate in (raw, _VERSION.sub("", raw)):
-        if _NEW_ID.match(candidate) or _OLD_ID.match(candidate):
-            return candidate
-    return None
+    return base_id((paper.arxiv_id or "").strip())
 
 
 def bare_doi(doi: str | None) -> str | None:
@@ -159,10 +153,8 @@ def entry_fields(paper: Paper, identifier: str, *, citekey: str = "",
         add("year", f"{published.year:04d}")
         fields.append(Field("month", MONTHS[published.month - 1], enclosing="no-enclosing"))
         add("date", published.date().isoformat())
-    else:
-        match = re.match(r"^(\d{2})\d{2}\.", identifier)
-        if match:
-            add("year", f"20{match.group(1)}")
+    elif (year := year_of(identifier)) is not None:
+        add("year", f"{year:04d}")
     add("eprint", identifier)
     add("archivePrefix", "arXiv")
     category = (paper.primary_category or "").strip()

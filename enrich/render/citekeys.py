@@ -24,13 +24,13 @@ write lock while other workers wait.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import count, product
 from string import ascii_lowercase
 from typing import TYPE_CHECKING
 
 from enrich.render.model import Paper
+from enrich.text.identifiers import year_of
 from enrich.text.latex import clean, decode_tex, split_math
 from enrich.text.names import parse_name, truncated
 from enrich.text.normalise import STOPWORDS, fold, normalise_title
@@ -43,8 +43,6 @@ log = logging.getLogger(__name__)
 KEY_NS = "citekey"
 OWNER_NS = "citekey-owner"
 _MAX_PART = 24
-_NEW_STYLE_ID = re.compile(r"^(\d{2})(\d{2})\.\d{4,5}$")
-_OLD_STYLE_ID = re.compile(r"^[a-z-]+(?:\.[A-Z]{2})?/(\d{2})(\d{2})\d{3}$")
 
 # Greek and Cyrillic letters have a conventional Latin spelling; CJK and other scripts do not
 # (that would need a dictionary), so a name written only in them becomes "anon".
@@ -82,12 +80,8 @@ def _surname_part(paper: Paper) -> str:
 def _year_part(paper: Paper) -> str:
     if paper.published is not None:
         return f"{paper.published.year:04d}"
-    for pattern in (_NEW_STYLE_ID, _OLD_STYLE_ID):
-        match = pattern.match(paper.arxiv_id or "")
-        if match:
-            yy = int(match.group(1))
-            return f"{(2000 if yy < 91 else 1900) + yy:04d}"
-    return "nd"
+    year = year_of(paper.arxiv_id or "")
+    return f"{year:04d}" if year is not None else "nd"
 
 
 def _title_part(title: str) -> str:

@@ -29,8 +29,8 @@ from enrich.record import to_json
 from enrich.render.bibtex import arxiv_id, code_note, code_urls, doi_of, keywords
 from enrich.render.citekeys import keyed_papers
 from enrich.render.model import Paper
+from enrich.render.names import csl_names
 from enrich.text.latex import to_plain
-from enrich.text.names import csl_names
 
 
 def csl_item(key: str, paper: Paper, identifier: str) -> dict[str, Any]:

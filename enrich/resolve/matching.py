@@ -25,7 +25,8 @@ from collections.abc import Iterable, Sequence
 from rapidfuzz import fuzz
 
 from enrich.resolve.model import ArxivMatch, ArxivPaper, Candidate, EntryQuery, MatchMethod
-from enrich.text.normalise import STOPWORDS, name_tokens, normalise_title, surname
+from enrich.text.names import family_key, person_key
+from enrich.text.normalise import STOPWORDS, normalise_title
 
 # Title similarity (0..1) a title must reach, besides having no unexplained words.
 TITLE_AGREES = 0.90
@@ -47,7 +48,7 @@ def fingerprint(query: EntryQuery) -> str:
 
     Two digest entries of the same paper share it, so they share one lookup and one verdict.
     """
-    basis = [normalise_title(query.title), sorted(surname(a) for a in query.authors),
+    basis = [normalise_title(query.title), sorted(family_key(a) for a in query.authors),
              query.arxiv_id_hint or ""]
     return hashlib.sha256(json.dumps(basis, ensure_ascii=False).encode()).hexdigest()[:32]
 
@@ -88,14 +89,6 @@ def titles_agree(a: str, b: str) -> bool:
     return not _unexplained(wa, wb, "".join(wb)) and not _unexplained(wb, wa, "".join(wa))
 
 
-def _person(name: str) -> tuple[str, str]:
-    """(surname, first initial) of a name, folded; the initial is '' for a lone name."""
-    words = name_tokens(name)
-    if not words:
-        return "", ""
-    return words[-1], words[0][0] if len(words) > 1 else ""
-
-
 def shared_authors(digest_authors: Sequence[str], arxiv_authors: Sequence[str]) -> int:
     """How many of the digest's authors appear among the arXiv authors.
 
@@ -103,10 +96,10 @@ def shared_authors(digest_authors: Sequence[str], arxiv_authors: Sequence[str]) 
     "Kwame Huang". Common surnames (Wang, Li, Kim) are shared by chance so often that a
     surname alone would let the same title by another group through.
     """
-    theirs = [_person(n) for n in arxiv_authors]
+    theirs = [person_key(n) for n in arxiv_authors]
     shared = 0
     for name in digest_authors:
-        last, initial = _person(name)
+        last, initial = person_key(name)
         if last and any(last == other_last and (not initial or not other_initial
                                                 or initial == other_initial)
                         for other_last, other_initial in theirs):

@@ -12,20 +12,16 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
+from enrich.text.names import family_word, given_word
 from enrich.text.normalise import (
-    collapse_ws,
     fold,
     normalise_title,
     significant_tokens,
-    strip_tex,
     words_only,
 )
 
 T = TypeVar("T")
 
-# arXiv answers 414 for GET URLs of several thousand characters; the client switches to POST
-# above this length, so batches are bounded by arXiv's per-query work, not by the URL.
-MAX_GET_URL = 2000
 TITLES_PER_QUERY = 20
 RESULTS_PER_TITLE = 8
 FALLBACKS_PER_QUERY = 10
@@ -48,27 +44,16 @@ def _term(word: str) -> str:
     return words_only(fold(word).lower()).replace(" ", "_")
 
 
-_NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "v", "jnr", "snr"})
-
-
 def author_term(name: str) -> str:
     """The `au:` term for a person's family name, safe outside quotes ('' when none).
 
     arXiv indexes "Smith-Jones" as the two words "smith jones" and documents `_` as the joiner
     of name parts (`au:del_maestro`), so a hyphenated surname is asked as `au:smith_jones`;
     `au:smithjones` would find nothing and `au:smith-jones` puts a grammar character in the
-    query. Particles before the last word are left out (`del Maestro` → `maestro`): the last
-    word alone still matches the indexed name.
+    query. Particles are left out (`del Maestro` → `maestro`): the last word of the family
+    name alone still matches the indexed name.
     """
-    name = collapse_ws(strip_tex(name))
-    if name.count(",") == 1:  # "Last, First"
-        last, first = (part.strip() for part in name.split(","))
-        if first.lower().rstrip(".") not in _NAME_SUFFIXES:
-            name = f"{first} {last}"
-    words = [w for w in fold(name).lower().replace(",", " ").split() if words_only(w)]
-    while len(words) > 1 and words_only(words[-1]) in _NAME_SUFFIXES:
-        words.pop()
-    return _term(words[-1]) if words else ""
+    return _term(family_word(name))
 
 
 def title_phrase(title: str) -> str | None:
@@ -104,15 +89,10 @@ def fallback_clause(title: str, authors: Sequence[str]) -> str | None:
 
 def given_term(name: str) -> str:
     """The `au:` term for a person's first given name, '' when it is only an initial."""
-    name = collapse_ws(strip_tex(name))
-    if name.count(",") == 1:
-        last, first = (part.strip() for part in name.split(","))
-        if first.lower().rstrip(".") not in _NAME_SUFFIXES:
-            name = f"{first} {last}"
-    words = fold(name).lower().split()
-    if len(words) < 2 or len(words_only(words[0]).replace(" ", "")) < 2:
+    given = given_word(name)
+    if len(words_only(fold(given).lower()).replace(" ", "")) < 2:
         return ""
-    return _term(words[0])
+    return _term(given)
 
 
 def window_clause(authors: Sequence[str], digest_date: dt.date | None) -> str | None:

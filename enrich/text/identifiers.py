@@ -1,4 +1,12 @@
-"""arXiv identifiers: recognise them in text and URLs, split off versions, validate."""
+"""arXiv identifiers, the one grammar: recognise them in text and URLs, split off versions,
+validate, and read the year off them (pure).
+
+    new style (April 2007 on)  YYMM.NNNN until 1412, YYMM.NNNNN from 1501     2205.14459v2
+    old style                  archive(.SUBJECT-CLASS)/YYMMNNN                 hep-th/9901001
+
+Splitting on `v` breaks old-style IDs whose archive holds a `v` (`solv-int/…`); every
+function here works on the whole grammar instead.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +24,15 @@ _IN_TEXT = re.compile(
     rf"(?:\barXiv\s*:\s*|\barxiv\.org/(?:abs|pdf|html)/)(?:{_NEW}|{_OLD}){_VERSION}(?![\d])",
     re.IGNORECASE,
 )
+# The archives of old-style identifiers (1991–2007).
+OLD_ARCHIVES = (
+    "acc-phys|adap-org|alg-geom|ao-sci|astro-ph|atom-ph|bayes-an|chao-dyn|chem-ph|cmp-lg|"
+    "comp-gas|cond-mat|cs|dg-ga|funct-an|gr-qc|hep-ex|hep-lat|hep-ph|hep-th|math|math-ph|"
+    "mtrl-th|nlin|nucl-ex|nucl-th|patt-sol|physics|plasm-ph|q-alg|q-bio|quant-ph|solv-int|"
+    "supr-con"
+)
+_BARE_OLD_ID = re.compile(
+    rf"(?<![\w./:-])(?:{OLD_ARCHIVES})(?:\.[A-Z]{{2}})?/\d{{7}}(?:v\d+)?(?![\w/])")
 _ARXIV_URL = re.compile(
     rf"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/(?:{_NEW}|{_OLD}){_VERSION}"
     r"(?:\.pdf)?/?(?:[?#].*)?$",
@@ -48,13 +65,27 @@ def split_version(arxiv_id: str) -> tuple[str, int | None]:
     return base, int(version) if version else None
 
 
-def is_arxiv_id(text: str) -> bool:
-    """True for a bare arXiv identifier, with or without version."""
+def base_id(text: str | None) -> str | None:
+    """The identifier without version when `text` is a well-formed one, else None."""
+    if not text:
+        return None
     try:
-        split_version(text)
+        return split_version(text)[0]
     except ValueError:
-        return False
-    return True
+        return None
+
+
+def year_of(arxiv_id: str) -> int | None:
+    """The year an identifier was issued in (`2205.14459` → 2022, `hep-th/9901001` → 1999).
+
+    Old-style numbers began in 1991; new-style ones in 2007, so a two-digit year below 91 is
+    in this century.
+    """
+    base = base_id(arxiv_id)
+    if base is None:
+        return None
+    yy = int(base[:2] if "/" not in base else base.split("/", 1)[1][:2])
+    return (2000 if yy < 91 else 1900) + yy
 
 
 def id_from_url(url: str) -> str | None:
@@ -68,6 +99,20 @@ def ids_in_text(text: str) -> tuple[str, ...]:
     found: list[str] = []
     for match in _IN_TEXT.finditer(text):
         base = _valid(match)
+        if base and base not in found:
+            found.append(base)
+    return tuple(found)
+
+
+def bare_old_ids(text: str) -> tuple[str, ...]:
+    """Old-style identifiers written without `arXiv:` (`hep-th/9901001`), without version.
+
+    These archive names followed by seven digits occur nowhere else; inside a URL or a path
+    the same characters are part of something else (arxiv.org URLs are `ids_in_text`'s).
+    """
+    found: list[str] = []
+    for match in _BARE_OLD_ID.finditer(text):
+        base = base_id(match.group(0))
         if base and base not in found:
             found.append(base)
     return tuple(found)

@@ -1,9 +1,8 @@
-"""Author names → their parts, and the parts → BibTeX `Last, First` and CSL-JSON names (pure).
+"""Author names: the one parser of author lists and names, and their comparable forms (pure).
 
 arXiv gives names in natural order ("Jan van den Berg", "Martin Luther King Jr."); digests
 sometimes give `Last, First`. `parse_name` splits either form into given / particle / family /
-suffix, and writes the result in the unambiguous `von Last, Jr., First` form so that BibTeX,
-biber, pandoc and Zotero all read the same parts:
+suffix:
 
 - lower-case particles (van, von, de la, van den, di, da, dos, ter, …) are the particle, exactly
   BibTeX's own "von" rule;
@@ -11,30 +10,28 @@ biber, pandoc and Zotero all read the same parts:
   "Jan Van Der Berg") belong to the family name, as their bearers write it (BibTeX's rule
   would make them given names). A lone "Van" before a Vietnamese family name ("Thanh Van
   Nguyen") is a middle name and stays given;
-- suffixes: Jr./Sr./II/III/IV, written in BibTeX's three-part form `King, Jr., Martin Luther`;
-- collaborations and teams ("The ATLAS Collaboration", "Gemini Team"): one literal name,
-  braced so that no reader splits it into first and last name;
-- initials run together ("J.R.R.") are spaced ("J. R. R.") so abbreviating styles keep them;
+- suffixes: Jr./Sr./II/III/IV;
+- collaborations and teams ("The ATLAS Collaboration", "Gemini Team"): one literal name;
+- initials run together ("J.R.R.") are spaced ("J. R. R.");
 - hyphenated names are one token; names in scripts without spaces (CJK: "山田太郎") cannot be
-  split without a dictionary and are written whole as the family name.
+  split without a dictionary and are whole as the family name.
 
-`bibtex_name` then braces whatever BibTeX would misread: the first letter of a family-name word
-in lower case (`{b}oyd`, `le Rond {d}'Alembert`), a part holding a comma, the word "and". Braces,
-backslashes and `| ^ < > $` are not part of anyone's name and are left out. In the `latex`
-encoding it also makes every letter left in UTF-8 one BibTeX character (`latex.atomic_letters`).
-
-Author lists are never shortened: styles truncate long lists themselves (biblatex `maxnames`,
-natbib's "et al."). `and others` is written only when the source list itself ended in "et al.".
+Everything else that looks at names goes through `parse_name`: `split_author_list` (a digest's
+`Authors:` line), `truncated` (a list ending in "et al."), the comparable forms `person_key` /
+`family_key` (matching and lookup fingerprints) and `family_word` / `given_word` (arXiv `au:`
+queries), and the writers in `enrich.render.names` (BibTeX, CSL-JSON).
 """
+
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from enrich.text.latex import Encoding, atomic_letters, clean, decode_tex, encode_text
-from enrich.text.normalise import fold
+from enrich.text.latex import clean, decode_tex
+from enrich.text.normalise import fold, words_only
 
 PARTICLES = frozenset("""
     van von der den de del della delle dei degli di da das dos do du la le les lo ter ten te
@@ -63,6 +60,7 @@ _NOT_IN_NAMES = str.maketrans({"~": " ", **dict.fromkeys("\\{}|^<>$\"`")})
 _LEADING_JUNK = re.compile(r"^[^\w'\u2019]+|^_+")
 _DASHES = re.compile(r"[-\u2010-\u2015\u2212]+")
 _INITIALS = re.compile(r"(?<=\w\.)(?=\w)")
+_LIST_SEPARATOR = re.compile(r"[,，;；]|\s+and\s+")
 _ET_AL = re.compile(r"(?:^|\s+)(?:et\.?\s*al\.?|(?:and\s+)?others)$", re.IGNORECASE)
 
 
@@ -181,104 +179,6 @@ def _inverted(last: str, first: str, suffix: str) -> PersonName:
                       family=" ".join(words[end:]), suffix=suffix)
 
 
-# --------------------------------------------------------------------------------------------
-# BibTeX
-
-
-_ESCAPE_COMMAND = re.compile(r"\\(?:[&%$#_]|[A-Za-z]+\{\})")
-
-
-def _encode_name_text(text: str, encoding: Encoding) -> str:
-    """Name text for BibTeX. Every command is a brace group that starts with the command
-    (`{\\&}`, `{\\dots{}}`), which BibTeX treats as one character: a style that abbreviates
-    "\\& Tables" then writes "{\\&}." instead of a lone, broken backslash."""
-    # Greek letters as letters (atomic below), never as math: biber cannot take the initial
-    # of `{\\ensuremath{\\alpha}}`.
-    value = encode_text(text, encoding=encoding, greek_as_math=False)
-    value = _ESCAPE_COMMAND.sub(lambda m: "{" + m.group(0) + "}", value)
-    return atomic_letters(value) if encoding == "latex" else value
-
-
-def _encode_words(text: str, encoding: Encoding) -> list[str]:
-    out = []
-    for word in text.split():
-        value = _encode_name_text(word, encoding)
-        # " and " separates names in any case; a bare "and" inside a name must be braced.
-        out.append("{" + value + "}" if word.lower() == "and" else value)
-    return out
-
-
-def _family(name: PersonName, encoding: Encoding) -> str:
-    raw = name.family.split()
-    words = [_case_protected(e) if w[:1].islower() else e
-             for w, e in zip(raw, _encode_words(name.family, encoding), strict=True)]
-    # Several words with no given name after the comma would be split into first and last.
-    if len(words) > 1 and not name.given:
-        return _one_group(name.family, encoding)
-    return " ".join(words)
-
-
-def _one_group(text: str, encoding: Encoding) -> str:
-    """A name BibTeX must never split (an organisation, a family name with no given name):
-    `{The ATLAS Collaboration}`.
-
-    When it holds a command or a non-ASCII letter, in the `latex` encoding, it is written as
-    one BibTeX special character, `{\\relax{}École Polytechnique}`, letters in UTF-8: a plain
-    brace group is cut inside by BibTeX's label functions (alpha takes its first characters,
-    splitting `{\\'{E}}`), a special character never is; pandoc reads it as a literal name.
-    """
-    if encoding == "utf8":
-        return "{" + _encode_name_text(text, encoding) + "}"
-    value = encode_text(text, encoding="utf8", greek_as_math=False)
-    if value.isascii() and "\\" not in value:
-        return "{" + value + "}"
-    return "{\\relax{}" + value + "}"
-
-
-def _case_protected(word: str) -> str:
-    """A family-name word that starts in lower case, with its first letter braced: `{b}oyd`,
-    `{d}'Alembert`, `{{\\"{o}}}zil`.
-
-    BibTeX then reads the word as part of the last name, not the "von" part, without a brace
-    around the whole name (which its label functions would cut inside, alpha's commands
-    too); biber 2.18 loops forever on two bare lower-case family names with
-    `uniquename=init` (checked); pandoc reads the letter as it is.
-    """
-    if word.startswith("{\\relax{}"):
-        return word  # already one protected character
-    if word.startswith("{"):
-        depth = 0
-        for i, ch in enumerate(word):
-            depth += {"{": 1, "}": -1}.get(ch, 0)
-            if depth == 0:
-                return "{" + word[:i + 1] + "}" + word[i + 1:]
-        return word  # pragma: no cover - encoded words are balanced
-    return "{" + word[0] + "}" + word[1:]
-
-
-def _part(text: str, encoding: Encoding) -> str:
-    value = " ".join(_encode_words(text, encoding))
-    return "{" + value + "}" if "," in text else value
-
-
-def bibtex_name(name: PersonName, *, encoding: Encoding = "latex") -> str:
-    """One name as BibTeX reads it: `von Last, Jr., First`, `Last, First`, or `{Literal}`."""
-    if name.literal:
-        return _one_group(name.literal, encoding)
-    if name.suffix and not name.given:  # "Last, Jr.," with nothing after: one group instead
-        return _one_group(name.display, encoding)
-    last = _family(name, encoding)
-    if name.particle:
-        last = _part(name.particle, encoding) + " " + last
-    pieces = [last]
-    if name.suffix:
-        pieces.append(_part(name.suffix, encoding))
-        pieces.append(_part(name.given, encoding))
-    elif name.given:
-        pieces.append(_part(name.given, encoding))
-    return ", ".join(pieces)
-
-
 def truncated(authors: Iterable[str]) -> tuple[list[str], bool]:
     """The names of an author list without "et al." / "others", and whether one was there."""
     names: list[str] = []
@@ -291,37 +191,58 @@ def truncated(authors: Iterable[str]) -> tuple[list[str], bool]:
     return names, more
 
 
-def bibtex_names(authors: Iterable[str], *, encoding: Encoding = "latex") -> str:
-    """An `author` field value: every parseable name joined by " and ", ending in
-    " and others" (BibTeX's "et al.") when the list said it was incomplete."""
-    kept, more = truncated(authors)
-    names = [bibtex_name(n, encoding=encoding) for n in map(parse_name, kept)
-             if n.literal or n.family]
-    if more:
-        names.append("others")
-    return " and ".join(names)
+def split_author_list(text: str) -> tuple[str, ...]:
+    """The names of an author list as a digest writes it: "A, B and C" (also `，` and `;`).
+
+    A lone suffix belongs to the name before it ("Martin Luther King, Jr.").
+    """
+    names: list[str] = []
+    for piece in _LIST_SEPARATOR.split(text):
+        name = " ".join(piece.split())
+        if not name:
+            continue
+        if names and _SUFFIX.match(name):
+            names[-1] = f"{names[-1]}, {name}"
+        else:
+            names.append(name)
+    return tuple(names)
 
 
 # --------------------------------------------------------------------------------------------
-# CSL-JSON
+# Comparable forms
 
 
-def csl_name(name: PersonName) -> dict[str, str]:
-    """A CSL-JSON name. Lower-case particles are `non-dropping-particle` (kept in front of the
-    family name, as citeproc-js and Zotero parse "van Gogh"); organisations are `literal`."""
-    if name.literal:
-        return {"literal": name.literal}
-    out = {"family": name.family}
-    if name.given:
-        out["given"] = name.given
-    if name.particle:
-        out["non-dropping-particle"] = name.particle
-    if name.suffix:
-        out["suffix"] = name.suffix
-    return out
+def _folded_words(text: str) -> list[str]:
+    return words_only(fold(text).lower().replace("-", "")).split()
 
 
-def csl_names(authors: Iterable[str]) -> list[dict[str, str]]:
-    """CSL-JSON names of an author list, in order, skipping empty names."""
-    names = [parse_name(a) for a in truncated(authors)[0]]
-    return [csl_name(n) for n in names if n.literal or n.family]
+@functools.lru_cache(maxsize=65536)
+def person_key(name: str) -> tuple[str, str]:
+    """(family, first initial) of a name, folded to lower-case ASCII-like words.
+
+    The family is the last word of the family name ("Jan van den Berg" → berg, "Anna De La
+    Cruz" → cruz, "Smith-Jones" → smithjones); the initial is the first letter of the given
+    names, '' when there are none. An organisation's family is its last word.
+    """
+    parsed = parse_name(name)
+    family = _folded_words(parsed.literal or parsed.family)
+    given = _folded_words(parsed.given)
+    return (family[-1] if family else "", given[0][0] if given else "")
+
+
+def family_key(name: str) -> str:
+    """The comparable family name: `person_key(name)[0]`."""
+    return person_key(name)[0]
+
+
+def family_word(name: str) -> str:
+    """The last word of the family name as written (decoded TeX), '' when there is none."""
+    parsed = parse_name(name)
+    words = (parsed.literal or parsed.family).split()
+    return words[-1] if words else ""
+
+
+def given_word(name: str) -> str:
+    """The first given name as written, '' when there is none."""
+    words = parse_name(name).given.split()
+    return words[0] if words else ""

@@ -1,4 +1,7 @@
-"""Text normalisation shared by matching, query building and citation keys (pure)."""
+"""Text normalisation shared by matching, query building and citation keys (pure).
+
+Names have their own parser (`enrich.text.names`), which uses these functions.
+"""
 
 from __future__ import annotations
 
@@ -31,7 +34,6 @@ STOPWORDS = frozenset(
     than that the their this to toward towards under using via vs we what when where which
     while who why with without""".split()
 )
-_NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "v", "jnr", "snr"})
 
 
 def collapse_ws(text: str) -> str:
@@ -80,27 +82,3 @@ def significant_tokens(title: str, limit: int) -> list[str]:
     words = [w for w in dict.fromkeys(title_tokens(title)) if w not in STOPWORDS and len(w) > 2]
     ranked = sorted(words, key=lambda w: (-len(w), words.index(w)))[:limit]
     return [w for w in words if w in ranked]
-
-
-def name_tokens(name: str) -> list[str]:
-    """Words of a personal name, folded and lower-cased, with 'Last, First' turned around."""
-    name = collapse_ws(strip_tex(name))
-    if name.count(",") == 1:
-        last, first = (part.strip() for part in name.split(","))
-        if first.lower().rstrip(".") not in _NAME_SUFFIXES:
-            name = f"{first} {last}"
-    words = words_only(fold(name).lower().replace("-", "")).split()
-    while len(words) > 1 and words[-1] in _NAME_SUFFIXES:
-        words.pop()
-    return words
-
-
-def surname(name: str) -> str:
-    """The comparable family name: the last word, folded ('Ryan A. Rossi' → 'rossi')."""
-    words = name_tokens(name)
-    return words[-1] if words else ""
-
-
-def surnames(names: tuple[str, ...] | list[str]) -> set[str]:
-    """The set of comparable family names of an author list."""
-    return {s for s in (surname(n) for n in names) if s}
