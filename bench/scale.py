@@ -43,9 +43,9 @@ from enrich import pipeline
 from enrich.digest.parse import read_digest
 from enrich.net.gate import reset_process_gates
 from enrich.resolve.matching import fingerprint
-from enrich.resolve.resolver import NAMESPACE as MATCH_NS
 from enrich.settings import Settings
 from enrich.store.db import StateStore
+from enrich.store.verdicts import VerdictStore
 from tests.fakes.arxiv_api import FakeArxiv
 from tests.fakes.github_api import FakeGitHub
 from tests.fakes.github_corpus import FakeRepo, GitHubCorpus
@@ -110,6 +110,7 @@ def measure(entries: int, *, seed: int, interval: float, naive_sample: int) -> d
             digests = [o.digest for o in outcomes if o.digest is not None]
             resolved = pipeline.resolve(digests, settings=settings, state=state)
             repos = pipeline.read_github(digests, settings=settings, state=state)
+            pipeline.issue_citekeys(state)
             rendered = pipeline.render(output, state)
             wall = time.perf_counter() - began
             traced_peak = tracemalloc.get_traced_memory()[1]
@@ -117,13 +118,12 @@ def measure(entries: int, *, seed: int, interval: float, naive_sample: int) -> d
             arxiv_requests, github_requests = arxiv.request_count, github.request_count
             violations = arxiv.gate_violations(interval)
 
-            stored = state.get_many(MATCH_NS, [fingerprint(q) for q in queries])
+            stored = VerdictStore(state).matches(fingerprint(q) for q in queries)
             found, statuses = [], []
             for query in queries:
-                match = stored[fingerprint(query)]["match"]  # type: ignore[index]
-                statuses.append(match["status"])
-                found.append(match["paper"]["arxiv_id"] if match["status"] == "matched"
-                             else None)
+                match = stored[fingerprint(query)]
+                statuses.append(match.status)
+                found.append(match.paper.arxiv_id if match.paper is not None else None)
             quality = score(found, statuses, truth)
 
             arxiv.reset_log()

@@ -44,6 +44,7 @@ def _run(paths: Sequence[Path], arxiv: FakeArxiv, github: FakeGitHub, target: Pa
         digests = [o.digest for o in outcomes if o.digest is not None]
         pipeline.resolve(digests, settings=settings, state=state)
         pipeline.read_github(digests, settings=settings, state=state)
+        pipeline.issue_citekeys(state)
         pipeline.render(output, state)
         state.close()
         shutil.rmtree(output / ".state")

@@ -10,7 +10,8 @@
     │   ├── TruncatedEntryError       the last paper stops before its abstract / PDF line
     │   └── MalformedEntryError       an entry that cannot be read (e.g. authors without a title)
     ├── RemoteError                   a web service did not give a usable answer
-    │   ├── ServiceUnavailableError   unreachable, 5xx, timeouts, retries exhausted
+    │   ├── ServiceUnavailableError   5xx, timeouts, retries exhausted
+    │   │   └── ServiceUnreachableError   no connection at all (DNS, refused): no network
     │   ├── RateLimitedError          quota exhausted; `retry_at` says when it resets
     │   └── BadResponseError          an answer we refuse to trust (malformed, hostile, too big)
     └── OutputError                   the output directory cannot be written or is in use
@@ -124,6 +125,10 @@ class RemoteError(DigestEnrichError):
 
 class ServiceUnavailableError(RemoteError):
     """Unreachable, 5xx, timeouts or transient errors that outlasted the retry budget."""
+
+
+class ServiceUnreachableError(ServiceUnavailableError):
+    """No connection could be made at all (DNS, refused, connect timeout): no network."""
 
 
 class RateLimitedError(RemoteError):

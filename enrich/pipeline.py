@@ -1,9 +1,13 @@
 """The pipeline's steps as plain functions: what the Prefect tasks in `flows/` call.
 
+    parse_file → DigestStore.record → resolve → read_github → issue_citekeys → render
+
 State in `output/.state` is the source of truth between steps (and between runs, processes and
 workers): parsing records each digest, resolving records each verdict as it is reached, reading
-GitHub records facts and ETags, and rendering turns the recorded state into the output files.
-Every step can therefore be retried or re-run alone, and a killed run loses nothing finished.
+GitHub records facts and ETags, issuing keys records every paper's citation key, and rendering
+turns the recorded state into the output files (and writes nothing else). Every step can
+therefore be retried or re-run alone, and a killed run loses nothing finished. Each step reaches
+the state through the typed stores of `enrich.store`.
 """
 
 from __future__ import annotations
@@ -17,14 +21,14 @@ from typing import Literal
 import httpx
 from pydantic import Field
 
-from enrich.digest.model import Digest, Problem
+from enrich.digest.model import Digest, ParseOutcome, Problem
 from enrich.digest.parse import read_digest
 from enrich.errors import DigestError, OutputError
 from enrich.net.gate import Gate
 from enrich.record import Record, to_json
 from enrich.render.bibtex import render_bibtex
-from enrich.render.citekeys import KeyRegistry
 from enrich.render.csl import render_csl_json
+from enrich.render.model import Paper
 from enrich.render.papers import (
     Placed,
     build_papers,
@@ -36,28 +40,22 @@ from enrich.render.papers import (
     place,
     report,
 )
-from enrich.repos.facts import read_repos, stored_repos
+from enrich.repos.facts import read_repos
 from enrich.repos.github_client import GitHubClient
 from enrich.resolve.arxiv_client import ArxivClient
 from enrich.resolve.model import ArxivMatch
-from enrich.resolve.resolver import NAMESPACE as MATCH_NS
 from enrich.resolve.resolver import Resolver
 from enrich.settings import Settings
+from enrich.store.citekeys import KeyRegistry
 from enrich.store.db import StateStore
+from enrich.store.digests import DigestStore
 from enrich.store.files import atomic_write, inside, sweep_temp_files, view_stems
+from enrich.store.repos import RepoStore
+from enrich.store.verdicts import VerdictStore
 
 log = logging.getLogger(__name__)
 
-DIGEST_NS = "digest"
 DIGEST_SUFFIXES = (".txt", ".md", ".markdown")
-
-
-class ParseOutcome(Record):
-    """One digest file: parsed, or the error that stopped it."""
-
-    file: str
-    digest: Digest | None = None
-    error: Problem | None = None
 
 
 class ResolveStats(Record):
@@ -120,16 +118,12 @@ def parse_file(path: Path) -> ParseOutcome:
 
 def remember(state: StateStore, outcomes: Sequence[ParseOutcome]) -> None:
     """Record parsed digests (or their errors) as part of the output."""
-    state.put_many(DIGEST_NS, {o.file: o.model_dump(mode="json") for o in outcomes})
+    DigestStore(state).record(outcomes)
 
 
 def remembered(state: StateStore, files: Iterable[str] | None = None) -> list[ParseOutcome]:
     """Digests recorded in the state: all of them, or the named ones, by file name."""
-    if files is None:
-        rows = list(state.items(DIGEST_NS))
-    else:
-        rows = sorted(state.get_many(DIGEST_NS, files).items())
-    return [ParseOutcome.model_validate(value) for _, value in rows]
+    return DigestStore(state).outcomes(files)
 
 
 def _digests(outcomes: Iterable[ParseOutcome]) -> list[Digest]:
@@ -141,9 +135,8 @@ def _digests(outcomes: Iterable[ParseOutcome]) -> list[Digest]:
 
 
 def stored_matches(state: StateStore, digests: Iterable[Digest]) -> dict[str, ArxivMatch]:
-    fps = [entry_fingerprint(e) for d in digests for e in d.entries]
-    return {fp: ArxivMatch.model_validate(v["match"])
-            for fp, v in state.get_many(MATCH_NS, fps).items()}
+    """The recorded verdicts of the digests' entries, by entry fingerprint."""
+    return VerdictStore(state).matches(entry_fingerprint(e) for d in digests for e in d.entries)
 
 
 def resolve(digests: Sequence[Digest], *, settings: Settings, state: StateStore,
@@ -155,9 +148,8 @@ def resolve(digests: Sequence[Digest], *, settings: Settings, state: StateStore,
     """
     queries = [entry_query(e) for d in digests for e in d.entries]
     client = ArxivClient.from_settings(settings, gate=gate, transport=transport)
-    gate_before = getattr(client._gate, "waited", 0.0)
     try:
-        result = Resolver(client, state, refresh=refresh).resolve(queries)
+        result = Resolver(client, VerdictStore(state), refresh=refresh).resolve(queries)
     finally:
         client.close()
     statuses: dict[str, int] = {}
@@ -165,9 +157,9 @@ def resolve(digests: Sequence[Digest], *, settings: Settings, state: StateStore,
         statuses[match.status] = statuses.get(match.status, 0) + 1
     return ResolveStats(
         entries=len(queries), looked_up=result.looked_up, from_cache=result.from_cache,
-        requests=result.requests, retries=client.stats.retries,
-        retry_wait=round(client.stats.retry_wait, 3),
-        gate_wait=round(getattr(client._gate, "waited", 0.0) - gate_before, 3),
+        requests=result.requests, retries=client.stats.retry.retries,
+        retry_wait=round(client.stats.retry.backoff_wait + client.stats.retry.asked_wait, 3),
+        gate_wait=round(client.stats.gate_wait, 3),
         statuses=dict(sorted(statuses.items())), unavailable=result.unavailable,
     )
 
@@ -188,7 +180,7 @@ def read_github(digests: Sequence[Digest], *, settings: Settings, state: StateSt
     links = [link for group in groups.values() for link in code_links(group)]
     client = GitHubClient.from_settings(settings, transport=transport, gate=gate)
     try:
-        result = read_repos(links, client=client, state=state,
+        result = read_repos(links, client=client, store=RepoStore(state),
                             ttl=0.0 if refresh else settings.github_ttl_hours * 3600,
                             now=now, concurrency=settings.github_concurrency,
                             use_graphql=settings.github_token_value is not None)
@@ -206,19 +198,47 @@ def read_github(digests: Sequence[Digest], *, settings: Settings, state: StateSt
 # Render
 
 
+def _papers(state: StateStore, digests: Sequence[Digest],
+            citekeys: Callable[[list[str]], dict[str, str]] | None = None,
+            ) -> tuple[list[Placed], list[Paper]]:
+    placed = place(digests, stored_matches(state, digests))
+    unkeyed = build_papers(placed, {}, {})
+    if citekeys is None:
+        return placed, unkeyed
+    names = sorted({link.repo.lower() for p in unkeyed for link in p.links if link.repo})
+    repos = RepoStore(state).facts(names)
+    keys = citekeys([p.key for p in unkeyed if p.arxiv_id])
+    return placed, build_papers(placed, repos, keys)
+
+
+# --------------------------------------------------------------------------------------------
+# Citation keys
+
+
+def issue_citekeys(state: StateStore) -> int:
+    """Give every resolved paper of every recorded digest its citation key, once and for ever
+    (see `enrich.store.citekeys`). Returns the number of papers keyed."""
+    digests = _digests(remembered(state))
+    _, papers = _papers(state, digests)
+    keyed = KeyRegistry(state).assign([p for p in papers if p.arxiv_id])
+    return len(keyed)
+
+
+# --------------------------------------------------------------------------------------------
+# Render
+
+
 def render(output_dir: Path, state: StateStore, *,
            encoding: Literal["latex", "utf8"] = "latex") -> RenderStats:
-    """Write every output file from the recorded state, atomically and deterministically."""
+    """Write every output file from the recorded state, atomically and deterministically.
+
+    Reads the state only: citation keys were issued before (`issue_citekeys`).
+    """
     sweep_temp_files(output_dir)
     outcomes = remembered(state)
     digests = _digests(outcomes)
     failures = [o.error for o in outcomes if o.error is not None]
-    placed = place(digests, stored_matches(state, digests))
-    unkeyed = build_papers(placed, {}, {})
-    names = sorted({link.repo.lower() for p in unkeyed for link in p.links if link.repo})
-    repos = stored_repos(state, names)
-    keys = KeyRegistry(state).assign([p for p in unkeyed if p.arxiv_id])
-    papers = build_papers(placed, repos, keys)
+    placed, papers = _papers(state, digests, KeyRegistry(state).existing)
     by_key = {p.key: p for p in papers}
 
     files: dict[str, str] = {

@@ -27,9 +27,11 @@ from pydantic import Field
 from enrich import pipeline
 from enrich.pipeline import RenderStats
 from enrich.record import Record
-from enrich.store.files import output_lock
+from enrich.store.lock import output_lock
 from flows import artifacts
-from flows.enrich_flow import RunSummary, write_outputs
+from flows.enrich_flow import issue_citekeys, write_outputs
+from flows.services import runtime_settings
+from flows.summary import RunSummary
 
 PARTITION_DEPLOYMENT = "enrich-digests/partition"
 
@@ -109,7 +111,8 @@ def enrich_backfill(  # noqa: PLR0917 - flow parameters are passed by name
                      "backfill runs again", name)
 
     with output_lock(out, wait=lock_wait):
-        rendered = write_outputs(str(out))
+        issue_citekeys(str(out))
+        rendered = write_outputs(str(out), runtime_settings().bibtex_encoding)
 
     summary = BackfillSummary(output=str(out), batches=len(batches), runs=runs,
                               outputs=rendered, failed_runs=failed,

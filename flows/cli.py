@@ -16,14 +16,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from enrich import __version__
 from enrich.errors import DigestEnrichError, DigestError
 from enrich.record import to_json
-
-if TYPE_CHECKING:
-    from flows.enrich_flow import RunSummary
 
 # Prefect's embedded mode is chatty (banners, per-task state lines, telemetry attempts that
 # fail without a network). Users of `digest-enrich run` get our summary instead; anything set
@@ -110,8 +106,8 @@ def _parse(args: argparse.Namespace) -> int:
             failed += 1
             continue
         for problem in digest.problems:
-            where = f"{problem.file}:{problem.line}" if problem.line else problem.file
-            print(f"digest-enrich: warning: {where}: {problem.message}", file=sys.stderr)
+            print(f"digest-enrich: warning: {problem.where}: {problem.message}",
+                  file=sys.stderr)
         digests.append({
             "file": digest.file, "category": digest.category,
             "date": digest.date.isoformat() if digest.date else None,
@@ -122,10 +118,10 @@ def _parse(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from enrich.pipeline import render
+    from enrich.pipeline import issue_citekeys, render
     from enrich.settings import load_settings
     from enrich.store.db import StateStore
-    from enrich.store.files import output_lock
+    from enrich.store.lock import output_lock
 
     out = Path(args.output)
     if not (out / ".state").is_dir():
@@ -133,14 +129,16 @@ def _render(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     with output_lock(out):
-        stats = render(out, StateStore.for_output(out), encoding=load_settings().bibtex_encoding)
+        state = StateStore.for_output(out)
+        issue_citekeys(state)
+        stats = render(out, state, encoding=load_settings().bibtex_encoding)
     print(f"digest-enrich: wrote {len(stats.written)} changed file(s) in {out} "
           f"({stats.papers} papers, {stats.in_bib} in references.bib)")
     return 0
 
 
 def _run(args: argparse.Namespace) -> int:
-    from enrich.store.files import lock_is_free
+    from enrich.store.lock import lock_is_free
 
     out = Path(args.output)
     if args.wait <= 0 and not lock_is_free(out):
@@ -152,49 +150,16 @@ def _run(args: argparse.Namespace) -> int:
         os.environ.setdefault(key, value)
     from flows.enrich_flow import enrich_digests
     from flows.reaper import reap_embedded_server
+    from flows.summary import terminal_text
 
     with reap_embedded_server():
         summary = enrich_digests(sources=list(args.sources), output=args.output,
                                  refresh=args.refresh, refresh_github=args.refresh_github,
                                  lock_wait=args.wait)
-    print(format_summary(summary))
+    print(terminal_text(summary))
     # The run completed: exit 0 even when digests failed or papers are unresolved (they are in
     # the summary, report.json and the artifacts); non-zero only when the run itself failed.
     return 0
-
-
-def format_summary(summary: RunSummary) -> str:
-    """The run in plain words for the terminal."""
-    a, g, o = summary.arxiv, summary.github, summary.outputs
-    read = len(summary.digests) - len(summary.failed)
-    lines = [f"digest-enrich: {read} digest(s) read, {len(summary.failed)} failed, "
-             f"{a.entries} entries"]
-    for bad in summary.failed:
-        if bad.error is not None:
-            where = f"{bad.error.file}:{bad.error.line}" if bad.error.line else bad.error.file
-            lines.append(f"  ! {where}: {bad.error.message}")
-    for problem in summary.problems:
-        where = f"{problem.file}:{problem.line}" if problem.line else problem.file
-        lines.append(f"  ~ {where}: {problem.message}")
-    statuses = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in a.statuses.items()) or "none"
-    lines.append(f"  arXiv:  {statuses} — {a.requests} request(s), {a.from_cache} from cache, "
-                 f"{a.gate_wait + a.retry_wait:.1f} s waiting on the rate limit")
-    unresolved = sum(n for s, n in a.statuses.items() if s != "matched")
-    if a.unavailable:
-        lines.append(f"  arXiv was unreachable or unavailable ({a.unavailable}); "
-                     f"{unresolved} entr{'y is' if unresolved == 1 else 'ies are'} unresolved "
-                     "and will be retried on the next run")
-    repo_statuses = ", ".join(f"{n} {s}" for s, n in g.statuses.items()) or "none linked"
-    lines.append(f"  GitHub: {g.repos} repositor{'y' if g.repos == 1 else 'ies'} "
-                 f"({repo_statuses}) — {g.requests} request(s)")
-    if g.unavailable:
-        lines.append(f"  GitHub was unreachable or unavailable ({g.unavailable}); repository "
-                     "facts are missing or stale and will be read on the next run")
-    if o is not None:
-        lines.append(f"  wrote {summary.output}/: {o.papers} papers, {o.in_bib} in "
-                     f"references.bib ({len(o.written)} file(s) changed) "
-                     f"in {summary.seconds:.1f} s")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -12,38 +12,26 @@ from __future__ import annotations
 import contextlib
 import time
 from pathlib import Path
+from typing import Literal
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
-from pydantic import Field
 
 from enrich import pipeline
-from enrich.digest.model import Problem
-from enrich.pipeline import ParseOutcome, RenderStats, RepoStats, ResolveStats
-from enrich.record import Record
+from enrich.digest.model import ParseOutcome
+from enrich.pipeline import RenderStats, RepoStats, ResolveStats
+from enrich.settings import Settings
 from enrich.store.db import StateStore
-from enrich.store.files import output_lock
+from enrich.store.lock import output_lock
 from flows import artifacts, fleet
 from flows.services import runtime_settings
+from flows.summary import RunSummary
 
 # Parsing is CPU-bound and local; four threads keep a laptop responsive. Prefect's default
 # thread pool is unbounded.
 MAX_PARSE_WORKERS = 4
-
-
-class RunSummary(Record):
-    """What one run did, for the CLI, the artifacts and the flow run's result."""
-
-    output: str
-    digests: tuple[str, ...] = ()
-    failed: tuple[ParseOutcome, ...] = ()
-    problems: tuple[Problem, ...] = ()
-    arxiv: ResolveStats = Field(default_factory=ResolveStats)
-    github: RepoStats = Field(default_factory=RepoStats)
-    outputs: RenderStats | None = None
-    seconds: float = 0.0
 
 
 @task(name="parse-digest", cache_policy=NO_CACHE, retries=0)
@@ -53,32 +41,36 @@ def parse_digest(path: str) -> ParseOutcome:
 
 
 @task(name="resolve-arxiv", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=30)
-def resolve_arxiv(output: str, files: list[str], refresh: bool) -> ResolveStats:
+def resolve_arxiv(output: str, files: list[str], refresh: bool,
+                  settings: Settings) -> ResolveStats:
     """Find the digests' papers on arXiv. Retries and the rate gate live in the client; a task
     retry only covers the unexpected, and costs nothing for what the state already holds."""
     state = StateStore.for_output(Path(output))
     digests = [o.digest for o in pipeline.remembered(state, files) if o.digest is not None]
-    settings = runtime_settings()
     return pipeline.resolve(digests, settings=settings, state=state, refresh=refresh,
                             gate=fleet.arxiv_gate(settings))
 
 
 @task(name="read-github", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=30)
-def read_github(output: str, files: list[str], refresh: bool) -> RepoStats:
+def read_github(output: str, files: list[str], refresh: bool, settings: Settings) -> RepoStats:
     """Read stars, forks, licence… of the repositories the papers link to."""
     state = StateStore.for_output(Path(output))
     digests = [o.digest for o in pipeline.remembered(state, files) if o.digest is not None]
-    settings = runtime_settings(github=True)
     return pipeline.read_github(digests, settings=settings, state=state, refresh=refresh,
                                 gate=fleet.github_gate(settings))
 
 
+@task(name="issue-citekeys", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
+def issue_citekeys(output: str) -> int:
+    """Give every resolved paper its citation key, once and for ever (before rendering)."""
+    return pipeline.issue_citekeys(StateStore.for_output(Path(output)))
+
+
 @task(name="write-outputs", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
-def write_outputs(output: str) -> RenderStats:
+def write_outputs(output: str, encoding: Literal["latex", "utf8"]) -> RenderStats:
     """Render references.bib, references.json, papers.jsonl, digests/*.json, report.json."""
     out = Path(output)
-    return pipeline.render(out, StateStore.for_output(out),
-                           encoding=runtime_settings().bibtex_encoding)
+    return pipeline.render(out, StateStore.for_output(out), encoding=encoding)
 
 
 @flow(name="enrich-digests", task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARSE_WORKERS),
@@ -100,6 +92,7 @@ def enrich_digests(  # noqa: PLR0917 - flow parameters are keyword-friendly by n
     """
     started = time.monotonic()
     logger = get_run_logger()
+    settings = runtime_settings(github=True)  # once per run, at the edge
     out = Path(output)
     paths = pipeline.discover([Path(s) for s in (sources or ["seeds"])])
     logger.info("%d digest file(s) from %s", len(paths), ", ".join(sources or ["seeds"]))
@@ -113,9 +106,12 @@ def enrich_digests(  # noqa: PLR0917 - flow parameters are keyword-friendly by n
             logger.warning("digest %s skipped: %s", bad.file,
                            bad.error.message if bad.error else "")
         files = [o.file for o in outcomes if o.digest is not None]
-        arxiv = resolve_arxiv(output, files, refresh)
-        github = read_github(output, files, refresh_github)
-        rendered = write_outputs(output) if render else None
+        arxiv = resolve_arxiv(output, files, refresh, settings)
+        github = read_github(output, files, refresh_github, settings)
+        rendered = None
+        if render:
+            issue_citekeys(output)
+            rendered = write_outputs(output, settings.bibtex_encoding)
 
     problems = tuple(p for o in outcomes if o.digest is not None for p in o.digest.problems)
     summary = RunSummary(output=output, digests=tuple(o.file for o in outcomes), failed=failed,

@@ -151,6 +151,7 @@ def run(world: World, output: Path, settings: Settings, *,
         arxiv = pipeline.resolve(digests, settings=settings, state=state, transport=transport)
         github = pipeline.read_github(digests, settings=settings, state=state,
                                       transport=github_transport)
+        pipeline.issue_citekeys(state)
         rendered = pipeline.render(output, state)
     finally:
         state.close()

@@ -1,4 +1,4 @@
-"""enrich.text.names and enrich.render.names: author names split into parts, written for BibTeX and for CSL-JSON."""
+"""Author names: split into parts (enrich.text.names), written for BibTeX and CSL (render.names)."""
 
 from __future__ import annotations
 

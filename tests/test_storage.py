@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from enrich.errors import OutputError
-from enrich.store.files import atomic_write, inside, output_lock, safe_stem
+from enrich.store.files import atomic_write, inside, safe_stem
+from enrich.store.lock import output_lock
 
 
 def test_atomic_write_creates_parents_and_reports_changes(tmp_path: Path) -> None:
@@ -66,7 +67,7 @@ def test_inside_refuses_escapes(tmp_path: Path) -> None:
 
 def test_a_second_holder_is_refused_clearly(tmp_path: Path) -> None:
     code = (
-        "import sys, time; from pathlib import Path; from enrich.store.files import output_lock\n"
+        "import sys, time; from pathlib import Path; from enrich.store.lock import output_lock\n"
         "with output_lock(Path(sys.argv[1])):\n"
         "    print('held', flush=True); time.sleep(30)\n"
     )

@@ -51,3 +51,11 @@ class Digest(Record):
     problems: tuple[Problem, ...] = Field(
         default=(), description="Recoverable problems; the entries above are still good."
     )
+
+
+class ParseOutcome(Record):
+    """One digest file: parsed, or the error that stopped it."""
+
+    file: str
+    digest: Digest | None = None
+    error: Problem | None = None

@@ -1,33 +1,18 @@
-"""Citation keys: readable, ASCII, deterministic, and stable for ever once issued.
+"""Citation keys: readable, ASCII, deterministic (pure).
 
 A key's base is the first author's family name, the year and the first significant word of the
-title, folded to lower-case ASCII: `goel2022cyclip`. Users cite keys in their papers, so a key
-that changes silently breaks their documents; `KeyRegistry` therefore keeps every key ever
-issued in the state store (`output/.state`), in two namespaces:
-
-    citekey        paper key (e.g. "arxiv:2205.14459") → {"citekey": …}   what each paper has
-    citekey-owner  citekey → {"paper": …}                                  who owns each key
-
-A paper that already has a key keeps it, even when its title or authors change on arXiv. A
-newcomer whose base is taken gets the first free suffix (`goel2022cyclipa`, `…b`, …, `…z`,
-`…aa`); the existing key is never renamed.
-
-Concurrency: claiming a key is one `put_if_absent` on the owner namespace, and recording it on
-the paper another — each a `BEGIN IMMEDIATE` SQLite transaction, i.e. an atomic
-compare-and-set. Two processes issuing keys at once therefore never give one key to two papers
-nor two keys to one paper (the first key recorded for a paper wins; a key the loser reserved
-stays reserved to that same paper, so a rerun or a crashed run reuses it). Claims are short
-transactions rather than one per batch so that a large backfill never holds the database's
-write lock while other workers wait.
+title, folded to lower-case ASCII: `goel2022cyclip`. When a base is taken, the first free
+suffix is added (`goel2022cyclipa`, `…b`, …, `…z`, `…aa`). Keys are issued once and kept for ever
+by `enrich.store.citekeys.KeyRegistry` (before rendering); `keyed_papers` is what the renderers
+write, and only reads the keys the papers carry.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from itertools import count, product
 from string import ascii_lowercase
-from typing import TYPE_CHECKING
 
 from enrich.render.model import Paper
 from enrich.text.identifiers import year_of
@@ -35,13 +20,8 @@ from enrich.text.latex import clean, decode_tex, split_math
 from enrich.text.names import parse_name, truncated
 from enrich.text.normalise import STOPWORDS, fold, normalise_title
 
-if TYPE_CHECKING:  # the store is handed in; key making itself does no I/O
-    from enrich.store.db import StateStore
-
 log = logging.getLogger(__name__)
 
-KEY_NS = "citekey"
-OWNER_NS = "citekey-owner"
 _MAX_PART = 24
 
 # Greek and Cyrillic letters have a conventional Latin spelling; CJK and other scripts do not
@@ -107,54 +87,7 @@ def suffixes() -> Iterator[str]:
             yield "".join(letters)
 
 
-class KeyRegistry:
-    """Issues citation keys and remembers them in the state store (see the module docstring)."""
-
-    def __init__(self, state: StateStore) -> None:
-        self.state = state
-
-    def existing(self, paper_keys: Iterable[str]) -> dict[str, str]:
-        """Keys already issued, by paper key."""
-        return {k: str(v["citekey"]) for k, v in self.state.get_many(KEY_NS, paper_keys).items()}
-
-    def assign(self, papers: Sequence[Paper]) -> dict[str, str]:
-        """The key of every paper (by paper key): the one it was issued before, or a new one.
-
-        Newcomers are served in a fixed order (base key, first publication, arXiv ID, paper
-        key), so which of two colliding newcomers gets the suffix does not depend on the order
-        the caller passes them in.
-        """
-        unique = {p.key: p for p in papers}
-        keys = self.existing(unique)
-        newcomers = sorted((p for k, p in unique.items() if k not in keys), key=_arrival)
-        for paper in newcomers:
-            keys[paper.key] = self.issue(paper)
-        return dict(sorted(keys.items()))
-
-    def issue(self, paper: Paper) -> str:
-        """The paper's key: the one already stored, else the first free suffix of its base."""
-        stored = self.state.get(KEY_NS, paper.key)
-        if stored is not None:
-            return str(stored["citekey"])
-        base = key_base(paper)
-        for suffix in suffixes():
-            candidate = base + suffix
-            owner = self.state.put_if_absent(OWNER_NS, candidate, {"paper": paper.key})
-            if owner.get("paper") != paper.key:
-                continue
-            # We own the candidate. Another process may have given this paper a key meanwhile:
-            # the first one recorded wins, and ours stays reserved to the same paper.
-            record = self.state.put_if_absent(KEY_NS, paper.key, {"citekey": candidate})
-            issued = str(record["citekey"])
-            if issued != candidate:
-                log.debug("paper %s was keyed %s concurrently", paper.key, issued)
-            elif suffix:
-                log.info("key %s was taken; paper %s gets %s", base, paper.key, candidate)
-            return issued
-        raise AssertionError("unreachable: suffixes() never ends")  # pragma: no cover
-
-
-def _arrival(paper: Paper) -> tuple[str, str, str, str]:
+def arrival(paper: Paper) -> tuple[str, str, str, str]:
     published = paper.published.isoformat() if paper.published else ""
     return (key_base(paper), published, paper.arxiv_id or "", paper.key)
 
@@ -179,7 +112,7 @@ def keyed_papers(papers: Sequence[Paper]) -> list[tuple[str, Paper]]:
             out.append((paper.citekey, paper))
         else:
             pending.append(paper)
-    for paper in sorted(pending, key=_arrival):
+    for paper in sorted(pending, key=arrival):
         base = paper.citekey or key_base(paper)
         key = next(base + s for s in suffixes() if base + s not in taken)
         log.warning("paper %s has no unique registry key; writing it as %s", paper.key, key)

@@ -8,7 +8,7 @@ from typing import Any
 
 from enrich.digest.model import Digest, Entry, Problem
 from enrich.render.model import DigestRef, DigestView, DigestViewEntry, Paper
-from enrich.repos.links import extract_links, merge_links
+from enrich.repos.links import classify, extract_links, merge_links
 from enrich.repos.model import CodeLink, Repo
 from enrich.resolve.matching import fingerprint
 from enrich.resolve.model import ArxivMatch, EntryQuery
@@ -58,11 +58,12 @@ def place(digests: Iterable[Digest], matches: Mapping[str, ArxivMatch]) -> list[
 
 
 def code_links(group: Sequence[Placed]) -> tuple[CodeLink, ...]:
-    """Links from the digest text first, then from arXiv's abstract and comment."""
+    """Links from the digest text first (the URLs the parser found), then from arXiv's abstract
+    and comment."""
     found: list[tuple[CodeLink, ...]] = []
     for item in group:
-        found.append(extract_links(f"{item.entry.abstract}\n{item.entry.comment or ''}",
-                                   "digest"))
+        found.append(tuple(link for url in item.entry.code_urls
+                           if (link := classify(url, "digest")) is not None))
     paper = next((i.match.paper for i in group if i.match.paper is not None), None)
     if paper is not None:
         found.append(extract_links(f"{paper.abstract}\n{paper.comment or ''}", "arxiv"))

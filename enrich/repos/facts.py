@@ -2,7 +2,7 @@
 
 For each distinct repository (compared case-insensitively) in one call:
 
-1. facts stored in the state (namespace `github`) younger than the TTL are used as they are —
+1. facts stored in the state (`enrich.store.repos`) younger than the TTL are used as they are —
    a re-run within the TTL makes no request at all;
 2. with a token, the rest are asked through GraphQL, 100 per query (ETags do not exist there);
 3. what is still open is asked through REST, `concurrency` requests in flight, conditionally
@@ -22,22 +22,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
 from enrich.errors import BadResponseError, RateLimitedError, ServiceUnavailableError
 from enrich.repos.github_client import GRAPHQL_BATCH, GitHubClient
 from enrich.repos.model import CodeLink, LinkSource, Repo, RepoAnswer, RepoStatus
-from enrich.store.db import JSON, StateStore
+from enrich.store.repos import RepoStore, StoredRepo
 
 log = logging.getLogger(__name__)
 
-NAMESPACE = "github"
-_FORMAT = 1
 
 
 @dataclass
@@ -59,42 +55,7 @@ class _Job:
     key: str
     requested: str
     source: LinkSource
-    stored: _Stored | None
-
-
-@dataclass(frozen=True)
-class _Stored:
-    """A state record: facts (or a placeholder), the ETag, when we last asked, where."""
-
-    repo: Repo
-    etag: str | None
-    checked: float | None  # our clock (epoch seconds) at the last answer; None: never answered
-    path: str | None
-
-    @classmethod
-    def load(cls, value: JSON | None) -> _Stored | None:
-        if not value or value.get("format") != _FORMAT:
-            return None
-        try:
-            repo = Repo.model_validate(value["repo"])
-        except (KeyError, ValidationError):
-            return None
-        checked = value.get("checked")
-        return cls(repo=repo, etag=_str_or_none(value.get("etag")),
-                   checked=float(checked) if isinstance(checked, int | float) else None,
-                   path=_str_or_none(value.get("path")))
-
-    def dump(self) -> JSON:
-        return {"format": _FORMAT, "repo": self.repo.model_dump(mode="json"), "etag": self.etag,
-                "checked": self.checked, "path": self.path}
-
-    @property
-    def answered(self) -> bool:
-        """Whether GitHub ever answered (placeholders for deferred/error lookups have not)."""
-        return self.checked is not None
-
-    def fresh(self, now: float, ttl: float) -> bool:
-        return self.checked is not None and 0 <= now - self.checked < ttl
+    stored: StoredRepo | None
 
 
 @dataclass
@@ -109,17 +70,7 @@ class _Stop:
         return f"{self.message}; {count} repositor{'y' if count == 1 else 'ies'} {what}"
 
 
-def stored_repos(state: StateStore, names: Iterable[str]) -> dict[str, Repo]:
-    """Stored facts of these repositories (no network), keyed by lower-cased `owner/name`."""
-    found: dict[str, Repo] = {}
-    for key, value in state.get_many(NAMESPACE, [n.lower() for n in names]).items():
-        stored = _Stored.load(value)
-        if stored is not None:
-            found[key] = stored.repo
-    return found
-
-
-def read_repos(links: Sequence[CodeLink], *, client: GitHubClient, state: StateStore, ttl: float,
+def read_repos(links: Sequence[CodeLink], *, client: GitHubClient, store: RepoStore, ttl: float,
                now: Callable[[], float], concurrency: int, use_graphql: bool) -> ReadResult:
     """Facts of every GitHub repository linked, each read at most once (see module docstring)."""
     wanted: dict[str, tuple[str, LinkSource]] = {}
@@ -128,15 +79,15 @@ def read_repos(links: Sequence[CodeLink], *, client: GitHubClient, state: StateS
             wanted.setdefault(link.repo.lower(), (link.repo, link.source))
     requests_before, waited_before = client.snapshot()
     result = ReadResult()
-    stored = state.get_many(NAMESPACE, list(wanted))
+    stored = store.get_many(wanted)
     due: list[_Job] = []
     for key, (requested, source) in wanted.items():
-        entry = _Stored.load(stored.get(key))
+        entry = stored.get(key)
         if entry is not None and entry.fresh(now(), ttl):
             result.repos[key] = entry.repo
         else:
             due.append(_Job(key, requested, source, entry))
-    reader = _Reader(client, state, now, result)
+    reader = _Reader(client, store, now, result)
     if due:
         log.info("GitHub: %d repositories to read, %d fresh in the state", len(due),
                  len(wanted) - len(due))
@@ -155,10 +106,10 @@ def read_repos(links: Sequence[CodeLink], *, client: GitHubClient, state: StateS
 class _Reader:
     """Asks GitHub for due jobs and records each answer as it arrives."""
 
-    def __init__(self, client: GitHubClient, state: StateStore, now: Callable[[], float],
+    def __init__(self, client: GitHubClient, store: RepoStore, now: Callable[[], float],
                  result: ReadResult) -> None:
         self.client = client
-        self.state = state
+        self.store = store
         self.now = now
         self.result = result
         self.stop: _Stop | None = None
@@ -290,8 +241,8 @@ class _Reader:
             repo = _placeholder(job, status).model_copy(update={"fetched_at": when,
                                                                  "checked_at": when})
             etag = None
-        entry = _Stored(repo=repo, etag=etag, checked=checked, path=answer.path)
-        self.state.put(NAMESPACE, job.key, entry.dump())
+        entry = StoredRepo(repo=repo, etag=etag, checked=checked, path=answer.path)
+        self.store.put(job.key, entry)
         self.result.repos[job.key] = repo
 
     def _fail(self, job: _Job, status: RepoStatus) -> None:
@@ -302,8 +253,7 @@ class _Reader:
             self.result.repos[job.key] = previous.repo.model_copy(update={"status": status})
             return
         repo = _placeholder(job, status)
-        self.state.put(NAMESPACE, job.key,
-                       _Stored(repo=repo, etag=None, checked=None, path=None).dump())
+        self.store.put(job.key, StoredRepo(repo=repo, etag=None, checked=None, path=None))
         self.result.repos[job.key] = repo
 
 
@@ -319,7 +269,3 @@ def _placeholder(job: _Job, status: RepoStatus) -> Repo:
 def _cancel(futures: dict[Future[RepoAnswer], Any]) -> None:
     for future in futures:
         future.cancel()
-
-
-def _str_or_none(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None

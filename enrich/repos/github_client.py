@@ -4,10 +4,10 @@ One `GitHubClient` holds one configured httpx client (base URL, `Accept`, API ve
 User-Agent, timeouts, connection limit, and `Authorization: Bearer …` only when a token exists).
 What it does on each request, following GitHub's REST documentation:
 
-* **Retries** (tenacity, one layer) only what is transient: transport errors, 5xx, truncated or
-  non-JSON bodies, 429, and 403 *with rate-limit signals*. Waits honour `retry-after`, else
-  `x-ratelimit-reset` when `x-ratelimit-remaining` is 0, else back off from a minute (secondary
-  limits). Bounded by attempts and total time; `sleep` and `clock` are injected.
+* **Retries** (`enrich.net.retry`, one layer) only what is transient: transport errors, 5xx,
+  truncated or non-JSON bodies, 429, and 403 *with rate-limit signals*. Waits honour
+  `retry-after`, else `x-ratelimit-reset` when `x-ratelimit-remaining` is 0, else back off from a
+  minute (secondary limits). Bounded by attempts and total time; `sleep` and `clock` are injected.
 * **Quota**: when the wait would be longer than `max_wait`, it raises `RateLimitedError` (with
   `retry_at`) and, from then on, refuses without a request until the reset: a scheduled run must
   defer, never sleep for an hour. A response showing `remaining: 0` blocks the same way before the
@@ -38,13 +38,11 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
-import tenacity
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
 from enrich.errors import (
@@ -52,9 +50,18 @@ from enrich.errors import (
     RateLimitedError,
     RemoteError,
     ServiceUnavailableError,
+    ServiceUnreachableError,
 )
 from enrich.net.gate import Gate
-from enrich.net.http import make_client, public_url, read_bounded, retry_after_seconds
+from enrich.net.http import (
+    RateLimitWaitError,
+    TransientError,
+    exchange,
+    make_client,
+    public_url,
+    retry_after_seconds,
+)
+from enrich.net.retry import RetryPolicy, RetryStats, call_with_retries
 from enrich.repos.model import Outcome, RepoAnswer, RepoFacts
 from enrich.settings import Settings
 
@@ -70,7 +77,6 @@ GRAPHQL_BODY_LIMIT = 8 << 20
 # off exponentially (secondary rate limits).
 SECONDARY_LIMIT_WAIT = 60.0
 BACKOFF = 1.0
-_UNREACHABLE_ATTEMPTS = 3
 _MESSAGE_CHARS = 200
 _OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 _NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
@@ -88,9 +94,14 @@ class GitHubStats:
     """Counters for the run summary (thread-safe through the client's lock)."""
 
     requests: int = 0
-    retries: int = 0
-    waited: float = 0.0
+    quota_wait: float = 0.0  # waiting for a used-up quota to reset before asking
+    retry: RetryStats = field(default_factory=RetryStats)
     statuses: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rate_limit_wait(self) -> float:
+        """Seconds spent waiting because GitHub said so (quota resets, Retry-After)."""
+        return self.quota_wait + self.retry.asked_wait
 
 
 class _License(BaseModel):
@@ -182,30 +193,6 @@ def split_name(name: str) -> tuple[str, str]:
     return owner, repo
 
 
-# ------------------------------------------------------------------------------------------------
-# Transient failures (internal)
-
-
-class _TransientError(Exception):
-    """A failure worth another attempt; `wait` overrides the backoff when the server asked."""
-
-    def __init__(self, reason: str, *, status: int | None = None, url: str | None = None,
-                 wait: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-        self.url = url
-        self.wait = wait
-
-
-class _UnreachableError(_TransientError):
-    """No connection at all (DNS, refused, connect timeout)."""
-
-
-class _RateLimitWaitError(_TransientError):
-    """Rate limited, with a wait short enough to take."""
-
-
 @dataclass(frozen=True)
 class _Reply:
     status: int
@@ -242,8 +229,8 @@ class GitHubClient:
         self._gate = gate
         self.has_token = has_token
         self._secrets = tuple(s for s in secrets if s)
-        self._max_attempts = max_attempts
-        self._retry_budget = retry_budget
+        self._policy = RetryPolicy(max_attempts=max_attempts, budget=retry_budget,
+                                   backoff=BACKOFF)
         self.max_wait = max_wait
         self._sleep = sleep
         self._clock = clock
@@ -296,7 +283,7 @@ class GitHubClient:
     def snapshot(self) -> tuple[int, float]:
         """(requests, seconds waited) so far, read consistently."""
         with self._lock:
-            return self.stats.requests, self.stats.waited
+            return self.stats.requests, self.stats.rate_limit_wait
 
     # -- what callers use --------------------------------------------------------------------
 
@@ -402,57 +389,19 @@ class GitHubClient:
     def _call(self, method: str, url: str, *, resource: str, limit: int,
               parse: Callable[[_Reply], _Reply], headers: Mapping[str, str] | None = None,
               content: bytes | None = None) -> _Reply:
-        started = self._clock()
-
         def attempt() -> _Reply:
             return parse(self._classify(self._send(method, url, headers=headers,
                                                    content=content, resource=resource,
                                                    limit=limit), resource))
 
-        def wait(state: tenacity.RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            if isinstance(exc, _TransientError) and exc.wait is not None:
-                return exc.wait
-            return float(BACKOFF * 2 ** (state.attempt_number - 1))
-
-        def stop(state: tenacity.RetryCallState) -> bool:
-            exc = state.outcome.exception() if state.outcome else None
-            if isinstance(exc, _UnreachableError) and state.attempt_number >= _UNREACHABLE_ATTEMPTS:
-                return True
-            if state.attempt_number >= self._max_attempts:
-                return True
-            return self._clock() - started + wait(state) > self._retry_budget
-
-        def before_sleep(state: tenacity.RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            with self._lock:
-                self.stats.retries += 1
-            log.info("GitHub: %s; retrying in %.1f s (attempt %d)",
-                     exc.reason if isinstance(exc, _TransientError) else type(exc).__name__,
-                     state.upcoming_sleep, state.attempt_number + 1)
-
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(_TransientError), stop=stop, wait=wait,
-            sleep=self._wait, before_sleep=before_sleep, reraise=True,
-        )
         try:
-            return retrying(attempt)
-        except _TransientError as exc:
-            attempts = int(retrying.statistics.get("attempt_number", 1))
-            where = public_url(exc.url or url)
-            if isinstance(exc, _RateLimitWaitError):
-                until = self._clock() + (exc.wait or 0.0)
-                raise RateLimitedError(f"rate limited: {exc.reason}", service=SERVICE, url=where,
-                                       status=exc.status, attempts=attempts,
-                                       retry_at=_from_epoch(until)) from None
-            if isinstance(exc, _UnreachableError):
-                with self._lock:
-                    self._down = f"unreachable: {exc.reason}"
-                raise ServiceUnavailableError(f"unreachable: {exc.reason}", service=SERVICE,
-                                              url=where, attempts=attempts) from None
-            raise ServiceUnavailableError(f"unavailable: {exc.reason}", service=SERVICE,
-                                          url=where, status=exc.status,
-                                          attempts=attempts) from None
+            return call_with_retries(attempt, policy=self._policy, service=SERVICE, url=url,
+                                     stats=self.stats.retry, sleep=self._sleep,
+                                     clock=self._clock)
+        except ServiceUnreachableError as exc:
+            with self._lock:
+                self._down = exc.message
+            raise
 
     def _send(self, method: str, url: str, *, headers: Mapping[str, str] | None,
               content: bytes | None, resource: str, limit: int) -> _Reply:
@@ -461,35 +410,23 @@ class GitHubClient:
         with self._lock:
             self.stats.requests += 1
         try:
-            with self._slot(), self._http.stream(method, url, headers=headers,
-                                                 content=content) as resp:
-                body = read_bounded(resp, service=SERVICE, limit=limit)
-                reply = _Reply(resp.status_code, resp.headers, body, str(resp.request.url))
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            self._count("unreachable")
-            raise _UnreachableError(f"cannot connect ({type(exc).__name__})", url=url) from None
-        except httpx.TimeoutException as exc:
-            self._count("timeout")
-            raise _TransientError(f"timed out ({type(exc).__name__})", url=url) from None
-        except httpx.TransportError as exc:
-            self._count("transport")
-            raise _TransientError(f"connection failed ({type(exc).__name__})", url=url) from None
-        except BadResponseError as exc:  # oversized: refuse, do not retry
+            reply = exchange(self._http, method, url, service=SERVICE, limit=limit,
+                             headers=headers, content=content, gate=self._gate)
+        except TransientError as exc:
+            self._count(exc.kind)
+            raise
+        except BadResponseError:  # oversized: refuse, do not retry
             self._count("oversized")
-            raise BadResponseError(exc.message, service=SERVICE, url=exc.url,
-                                   status=exc.status) from None
+            raise
         self._count(str(reply.status))
         self._note_quota(reply.headers, resource)
-        return reply
-
-    def _slot(self) -> AbstractContextManager[None]:
-        return self._gate.slot() if self._gate is not None else nullcontext()
+        return _Reply(reply.status, reply.headers, reply.body, reply.url)
 
     def _classify(self, reply: _Reply, resource: str) -> _Reply:
         """Raise for answers worth retrying (5xx, rate limits); return the others."""
         status = reply.status
         if status >= 500:
-            raise _TransientError(f"HTTP {status}", status=status, url=reply.url)
+            raise TransientError(f"HTTP {status}", status=status, url=reply.url)
         if status == 429 or (status == 403 and _rate_limited(reply)):
             delay = self._rate_limit_wait(reply)
             if delay > self.max_wait:
@@ -501,8 +438,8 @@ class GitHubClient:
                     f"quota exhausted; resets in {delay:.0f} s, beyond the {self.max_wait:.0f} s"
                     " we wait", service=SERVICE, url=public_url(reply.url), status=status,
                     retry_at=_from_epoch(until))
-            raise _RateLimitWaitError(f"rate limited (HTTP {status})", status=status,
-                                      url=reply.url, wait=delay)
+            raise RateLimitWaitError(f"rate limited (HTTP {status})", status=status,
+                                     url=reply.url, wait=delay)
         return reply
 
     def _rate_limit_wait(self, reply: _Reply) -> float:
@@ -545,12 +482,9 @@ class GitHubClient:
             raise RateLimitedError(f"quota exhausted; resets in {delay:.0f} s", service=SERVICE,
                                    url=public_url(url), retry_at=_from_epoch(until))
         log.info("GitHub: %s quota used up; waiting %.1f s for the reset", resource, delay)
-        self._wait(delay)
-
-    def _wait(self, seconds: float) -> None:
         with self._lock:
-            self.stats.waited += seconds
-        self._sleep(seconds)
+            self.stats.quota_wait += delay
+        self._sleep(delay)
 
     def _count(self, outcome: str) -> None:
         with self._lock:
@@ -608,12 +542,12 @@ def _parse_json(reply: _Reply) -> _Reply:
         return reply
     content_type = reply.headers.get("content-type", "")
     if "json" not in content_type.lower():
-        raise _TransientError(f"expected JSON, got {content_type or 'no content type'!r}",
+        raise TransientError(f"expected JSON, got {content_type or 'no content type'!r}",
                               status=reply.status, url=reply.url)
     try:
         data = json.loads(reply.body)
     except ValueError:
-        raise _TransientError("truncated or malformed JSON", status=reply.status,
+        raise TransientError("truncated or malformed JSON", status=reply.status,
                               url=reply.url) from None
     return _Reply(reply.status, reply.headers, reply.body, reply.url, data)
 

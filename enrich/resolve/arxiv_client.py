@@ -1,39 +1,52 @@
-"""How to ask arXiv: the `arxiv` package's client, behind our gate, retries and checks.
+"""How to ask arXiv: the `arxiv` package's public types over our transport, gate and retries.
 
-The `arxiv` package builds the request URL (`Search`, `Client._format_url`) and turns Atom
-entries into `arxiv.Result`s. We replace the one hook where it fetches (`Client._parse_feed`)
-so that every request
+The `arxiv` package splits a lookup into what to ask (`arxiv.Search`), how to ask
+(`arxiv.Client`) and what came back (`arxiv.Result`). We keep that split and its public API:
 
-* passes the process-wide gate (one request in flight, `ARXIV_MIN_INTERVAL` between starts),
-* goes through one httpx client (one connection, timeouts, a descriptive User-Agent), as POST
-  when the URL would be long enough to risk 414,
-* is retried with backoff on 5xx/429 (honouring Retry-After), timeouts, resets, truncated or
-  malformed XML, and on *empty feeds* — bounded by attempts and total time. The package would
-  end silently on an empty first page, which reads exactly like "no such paper"; here a feed
-  that claims results but has none is retried, and a plainly empty answer is asked again once
-  before it is believed,
-* and refuses hostile answers (DTDs/entities, oversized bodies) with `BadResponseError`.
+* what to ask is an `arxiv.Search` (`query` or `id_list`, `max_results`, sort);
+* the endpoint and the politeness knobs are an `arxiv.Client`'s public configuration:
+  `query_url_format` (set from `ARXIV_API_URL`), `delay_seconds` (`ARXIV_MIN_INTERVAL`),
+  `num_retries` and `page_size`;
+* what comes back is `arxiv.Result`s, built with the package's public constructors
+  (`Result`, `Result.Author`, `Result.Link`).
+
+The one thing we do not use is `arxiv.Client.results()`, the fetching itself: it sends through
+`requests` without a timeout, keeps its delay per client instance (arXiv's limit is per
+machine — threads and workers must queue at one door), retries only connection errors, HTTP
+errors and empty pages without backoff or `Retry-After`, cannot POST a long `id_list` (arXiv
+answers 414 to long GETs), and ends silently on an empty first page, which reads exactly like
+"no such paper". So every request here
+
+* passes the process-wide gate (one request in flight, `delay_seconds` between starts; the
+  flow adds a fleet-wide gate) and goes through one httpx connection with timeouts and a
+  descriptive User-Agent (`enrich.net.http`), as POST when the URL would be long;
+* is retried under the shared policy (`enrich.net.retry`) on 5xx/429 (honouring
+  `Retry-After`), timeouts, resets, truncated or malformed XML and on empty feeds: a feed that
+  claims results but has none is retried, and a plainly empty answer is asked again before it
+  is believed;
+* is parsed once, by a hardened lxml parser that refuses DTDs and entity declarations
+  (`BadResponseError`), into `arxiv.Result`s.
 """
 
 from __future__ import annotations
 
-import contextlib
+import datetime as dt
 import logging
 import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import arxiv
 import httpx
-import tenacity
-from arxiv import _feed
 from lxml import etree
 
-from enrich.errors import BadResponseError, ServiceUnavailableError
+from enrich.errors import BadResponseError
 from enrich.net.gate import Gate, process_gate
-from enrich.net.http import make_client, public_url, read_bounded, retry_after_seconds
+from enrich.net.http import TransientError, exchange, make_client, public_url, retry_after_seconds
+from enrich.net.retry import RetryPolicy, RetryStats, call_with_retries
 from enrich.resolve.model import ArxivPaper
 from enrich.settings import Settings
 from enrich.text.identifiers import id_from_entry_url
@@ -42,20 +55,30 @@ from enrich.text.normalise import collapse_ws
 log = logging.getLogger(__name__)
 
 SERVICE = "arXiv"
+# arXiv answers 414 for GET URLs of several thousand characters; above this length the same
+# parameters go as a form body, so batches are bounded by arXiv's per-query work, not the URL.
+MAX_GET_URL = 2000
+_NS = {
+    "atom": "http://www.w3.org/2005/Atom",
+    "arxiv": "http://arxiv.org/schemas/atom",
+    "opensearch": "http://a9.com/-/spec/opensearch/1.1/",
+}
 _ATOM = "{http://www.w3.org/2005/Atom}"
-_MAX_GET_URL = 2000
-# Unreachable (DNS, refused) gives up sooner than a service answering errors: with no network
-# the run must end quickly and say so.
-_UNREACHABLE_ATTEMPTS = 3
-# Error pages (503 HTML, 429 text) are read up to this size so the connection stays usable.
-_MAX_ERROR_BODY = 64 * 1024
 # arXiv never declares entities; a feed that does is an entity-expansion or XXE attempt.
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
+class ResultPage:
+    """What came back for one `arxiv.Search`: the results, and how many the query matched."""
+
+    results: tuple[arxiv.Result, ...]
+    total_results: int
+
+
+@dataclass(frozen=True)
 class FeedPage:
-    """What came back: today's metadata of the papers, and how many the query matched."""
+    """Today's metadata of the papers found, and how many the query matched."""
 
     papers: tuple[ArxivPaper, ...]
     total_results: int
@@ -66,60 +89,29 @@ class ArxivStats:
     """Counters for the run summary."""
 
     requests: int = 0
-    retries: int = 0
-    retry_wait: float = 0.0
+    gate_wait: float = 0.0
+    retry: RetryStats = field(default_factory=RetryStats)
     outcomes: dict[str, int] = field(default_factory=dict)
 
     def count(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
 
 
-class _TransientError(Exception):
-    """A failure worth another attempt."""
-
-    def __init__(self, reason: str, *, status: int | None = None,
-                 retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-        self.retry_after = retry_after
-
-
-class _UnreachableError(_TransientError):
-    """The service cannot be reached at all (DNS, refused connection)."""
-
-
-class _PackageClient(arxiv.Client):  # type: ignore[misc]  # the package ships no types
-    """`arxiv.Client` whose fetching goes through `ArxivClient` instead of `requests`."""
-
-    def __init__(self, fetch: Callable[[str, bool], _feed.ParsedFeed], api_url: str,
-                 page_size: int) -> None:
-        super().__init__(page_size=page_size, delay_seconds=0.0, num_retries=0)
-        self.query_url_format = api_url + "?{}"
-        self._fetch = fetch
-        self.total_results = 0
-
-    def _parse_feed(self, url: str, first_page: bool = True,
-                    _try_index: int = 0) -> _feed.ParsedFeed:
-        feed = self._fetch(url, first_page)
-        if first_page:
-            self.total_results = feed.header.total_results
-        return feed
-
-
 class ArxivClient:
     """Search arXiv and fetch papers by ID, politely and stubbornly."""
 
-    def __init__(self, *, api_url: str, http: httpx.Client, gate: Gate, min_interval: float,
-                 max_attempts: int = 6, retry_budget: float = 120.0, confirm_empty: int = 1,
-                 sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, *, api_url: str, http: httpx.Client, gate: Gate,
+                 min_interval: float, max_attempts: int = 6, retry_budget: float = 120.0,
+                 confirm_empty: int = 1, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.time) -> None:
+        # The package's own configuration object: endpoint and politeness knobs.
+        self.config = arxiv.Client(delay_seconds=min_interval, num_retries=max_attempts - 1)
+        self.config.query_url_format = api_url + "?{}"
         self.api_url = api_url
         self._http = http
         self._gate = gate
-        self._backoff = max(min_interval, 0.05)
-        self._max_attempts = max_attempts
-        self._retry_budget = retry_budget
+        self._policy = RetryPolicy(max_attempts=max_attempts, budget=retry_budget,
+                                   backoff=max(min_interval, 0.05))
         self._confirm_empty = confirm_empty
         self._sleep = sleep
         self._clock = clock
@@ -145,122 +137,75 @@ class ArxivClient:
 
     def search(self, query: str, *, max_results: int) -> FeedPage:
         """Papers matching `query` (arXiv query syntax), at most `max_results` of them."""
-        return self._run(arxiv.Search(query=query, max_results=max_results), max_results)
+        return _papers(self.results(arxiv.Search(query=query, max_results=max_results)))
 
     def by_ids(self, ids: Sequence[str]) -> FeedPage:
         """Today's metadata for these identifiers; unknown ones are simply absent."""
         if not ids:
             return FeedPage(papers=(), total_results=0)
-        return self._run(arxiv.Search(id_list=list(ids), max_results=len(ids)), len(ids))
+        return _papers(self.results(arxiv.Search(id_list=list(ids), max_results=len(ids))))
 
-    # -- how we ask ------------------------------------------------------------------------
-
-    def _run(self, search: arxiv.Search, max_results: int) -> FeedPage:
-        client = _PackageClient(self._fetch, self.api_url, page_size=max_results)
-        try:
-            papers = tuple(_paper(r) for r in client.results(search))
-        except ValueError as exc:
-            # An entry whose id, dates or fields cannot be read (the package's date parsing
-            # and our records raise ValueError): a bad answer, not a crash of the whole run.
-            raise BadResponseError(f"unreadable entry in the feed ({exc})",
-                                   service=SERVICE, url=self.api_url) from exc
-        return FeedPage(papers=papers, total_results=client.total_results)
-
-    def _fetch(self, url: str, first_page: bool) -> _feed.ParsedFeed:
+    def results(self, search: arxiv.Search) -> ResultPage:
+        """The `arxiv.Result`s of a search, in one request (at most `max_results`, ≤ 2000)."""
+        url = self.url_for(search)
         empties = 0
 
-        def attempt() -> _feed.ParsedFeed:
+        def attempt() -> ResultPage:
             nonlocal empties
-            feed = self._parse(self._request(url))
-            if not feed.results:
-                if feed.header.total_results > 0 or not first_page:
+            page = self._parse(self._request(url))
+            if not page.results:
+                if page.total_results > 0:
                     self.stats.count("empty-inconsistent")
-                    raise _TransientError("an empty page although the feed reports results")
+                    raise TransientError("an empty page although the feed reports results")
                 if empties < self._confirm_empty:
                     empties += 1
                     self.stats.count("empty-unconfirmed")
-                    raise _TransientError("an empty feed; asking again before believing it")
-            return feed
+                    raise TransientError("an empty feed; asking again before believing it")
+            return page
 
-        return self._retrying(attempt, url)
+        return call_with_retries(attempt, policy=self._policy, service=SERVICE, url=url,
+                                 stats=self.stats.retry, sleep=self._sleep, clock=self._clock)
 
-    def _retrying(self, attempt: Callable[[], _feed.ParsedFeed], url: str) -> _feed.ParsedFeed:
-        started = self._clock()
+    def url_for(self, search: arxiv.Search) -> str:
+        """The query URL of a search: the package's `query_url_format` with the API's
+        documented parameters, all results on one page."""
+        size = search.max_results if search.max_results is not None else self.config.page_size
+        params = {"search_query": search.query, "id_list": ",".join(search.id_list),
+                  "sortBy": search.sort_by.value, "sortOrder": search.sort_order.value,
+                  "start": "0", "max_results": str(size)}
+        return str(self.config.query_url_format.format(urlencode(params)))
 
-        def wait(state: tenacity.RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            if isinstance(exc, _TransientError) and exc.retry_after is not None:
-                return exc.retry_after
-            return float(self._backoff * 2 ** (state.attempt_number - 1))
-
-        def stop(state: tenacity.RetryCallState) -> bool:
-            exc = state.outcome.exception() if state.outcome else None
-            if isinstance(exc, _UnreachableError) and state.attempt_number >= _UNREACHABLE_ATTEMPTS:
-                return True
-            if state.attempt_number >= self._max_attempts:
-                return True
-            return self._clock() - started + wait(state) > self._retry_budget
-
-        def before_sleep(state: tenacity.RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            delay = state.upcoming_sleep
-            self.stats.retries += 1
-            self.stats.retry_wait += delay
-            log.info("arXiv: %s; retrying in %.1f s (attempt %d)", exc, delay,
-                     state.attempt_number + 1)
-
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(_TransientError), stop=stop, wait=wait,
-            sleep=self._sleep, before_sleep=before_sleep, reraise=True,
-        )
-        try:
-            return retrying(attempt)
-        except _TransientError as exc:
-            attempts = retrying.statistics.get("attempt_number", 1)
-            kind = "unreachable" if isinstance(exc, _UnreachableError) else "unavailable"
-            raise ServiceUnavailableError(f"{kind}: {exc.reason}", service=SERVICE,
-                                          url=public_url(url), status=exc.status,
-                                          attempts=attempts) from exc
+    # -- how we ask ------------------------------------------------------------------------
 
     def _request(self, url: str) -> bytes:
         method, target, body = "GET", url, None
-        if len(url) > _MAX_GET_URL:
+        if len(url) > MAX_GET_URL:
             # Long id_lists and batches: arXiv accepts the same parameters as a form body.
             method, target, body = "POST", self.api_url, urlsplit(url).query.encode()
         headers = {"Content-Type": "application/x-www-form-urlencoded"} if body else {}
-        payload, content_type, retry_after = b"", "", None
-        with self._gate.slot():
-            self.stats.requests += 1
-            try:
-                with self._http.stream(method, target, content=body, headers=headers) as resp:
-                    status = resp.status_code
-                    if status == 200:
-                        payload = read_bounded(resp, service=SERVICE)
-                        content_type = resp.headers.get("content-type", "")
-                    else:
-                        retry_after = retry_after_seconds(resp.headers)
-                        _drain(resp)
-            except httpx.ConnectError as exc:
-                self.stats.count("unreachable")
-                raise _UnreachableError(f"cannot connect ({type(exc).__name__})") from exc
-            except httpx.TimeoutException as exc:
-                self.stats.count("timeout")
-                raise _TransientError(f"timed out ({type(exc).__name__})") from exc
-            except httpx.TransportError as exc:
-                self.stats.count("transport")
-                raise _TransientError(f"connection failed ({type(exc).__name__})") from exc
+        self.stats.requests += 1
+        try:
+            reply = exchange(self._http, method, target, service=SERVICE, headers=headers,
+                             content=body, gate=self._gate)
+        except TransientError as exc:
+            self.stats.count(exc.kind)
+            raise
+        self.stats.gate_wait += reply.gate_wait
+        status = reply.status
         self.stats.count(str(status))
         if status in (429, 500, 502, 503, 504):
-            raise _TransientError(f"HTTP {status}", status=status, retry_after=retry_after)
+            raise TransientError(f"HTTP {status}", status=status,
+                                 wait=retry_after_seconds(reply.headers, now=self._clock()))
         if status != 200:
             raise BadResponseError("unexpected answer", service=SERVICE, url=public_url(url),
                                    status=status)
+        content_type = reply.headers.get("content-type", "")
         if "xml" not in content_type.lower():
-            raise _TransientError(f"expected Atom XML, got {content_type or 'no content type'!r}",
-                             status=status)
-        return payload
+            raise TransientError(f"expected Atom XML, got {content_type or 'no content type'!r}",
+                                 status=status)
+        return reply.body
 
-    def _parse(self, body: bytes) -> _feed.ParsedFeed:
+    def _parse(self, body: bytes) -> ResultPage:
         if _ENTITY_DECL.search(body):
             # Checked before parsing: libxml2 stops a billion-laughs document with a syntax
             # error ("entity amplification"), which would otherwise pass for a truncated
@@ -272,31 +217,79 @@ class ArxivClient:
         try:
             root = etree.fromstring(body, parser=parser)
         except etree.XMLSyntaxError as exc:
-            raise _TransientError(f"malformed or truncated XML ({exc.msg})") from exc
+            raise TransientError(f"malformed or truncated XML ({exc.msg})") from exc
         if root.getroottree().docinfo.doctype:
             # arXiv never sends a DTD; entity tricks (billion laughs, XXE) are refused unread.
             raise BadResponseError("refusing an XML answer with a DTD", service=SERVICE)
         if root.tag != f"{_ATOM}feed":
-            raise _TransientError(f"not an Atom feed (root {root.tag!r})")
-        entries = root.findall(f"{_ATOM}entry")
-        for entry in entries:
-            if (entry.findtext(f"{_ATOM}title") or "").strip() == "Error":
-                message = collapse_ws(entry.findtext(f"{_ATOM}summary") or "")
+            raise TransientError(f"not an Atom feed (root {root.tag!r})")
+        results = []
+        for entry in root.iterfind("atom:entry", _NS):
+            if (_text(entry, "atom:title") or "").strip() == "Error":
+                message = collapse_ws(_text(entry, "atom:summary") or "")
                 raise BadResponseError(f"arXiv rejected the query: {message}", service=SERVICE)
-        feed = _feed.parse(body)
-        if len(feed.results) != len(entries):
-            raise _TransientError("entries without required fields")
-        return feed
+            results.append(_result(entry))
+        total = _text(root, "opensearch:totalResults")
+        return ResultPage(results=tuple(results),
+                          total_results=int(total) if total and total.strip().isdigit() else 0)
 
 
-def _drain(response: httpx.Response) -> None:
-    """Read a small error body so the connection can be reused (arXiv asks for one connection,
-    not a new one per retry); a large or broken one is dropped with the connection."""
-    with contextlib.suppress(BadResponseError, httpx.TransportError):
-        read_bounded(response, service=SERVICE, limit=_MAX_ERROR_BODY)
+def _text(element: Any, path: str) -> str | None:
+    found = element.find(path, _NS)
+    return None if found is None else found.text
 
 
-def _paper(result: arxiv.Result) -> ArxivPaper:
+def _when(element: Any, path: str) -> dt.datetime:
+    text = (_text(element, path) or "").strip()
+    if not text:
+        raise TransientError(f"an entry without <{path.split(':')[1]}>")
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise BadResponseError(f"unreadable date {text[:40]!r} in the feed",
+                               service=SERVICE) from exc
+    return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+
+
+def _result(entry: Any) -> arxiv.Result:
+    """One Atom `<entry>` as the package's `arxiv.Result`."""
+    entry_id = _text(entry, "atom:id")
+    if not entry_id:
+        raise TransientError("an entry without <id>")
+    primary = entry.find("arxiv:primary_category", _NS)
+    return arxiv.Result(
+        entry_id=entry_id,
+        updated=_when(entry, "atom:updated"),
+        published=_when(entry, "atom:published"),
+        title=_text(entry, "atom:title") or "",
+        authors=[arxiv.Result.Author(_text(a, "atom:name") or "")
+                 for a in entry.iterfind("atom:author", _NS)],
+        summary=_text(entry, "atom:summary") or "",
+        comment=_text(entry, "arxiv:comment"),
+        journal_ref=_text(entry, "arxiv:journal_ref"),
+        doi=_text(entry, "arxiv:doi"),
+        primary_category=(primary.get("term") if primary is not None else None) or "",
+        categories=[t for c in entry.iterfind("atom:category", _NS)
+                    if (t := c.get("term")) is not None],
+        links=[arxiv.Result.Link(href, title=link.get("title"), rel=link.get("rel") or "",
+                                 content_type=link.get("type"))
+               for link in entry.iterfind("atom:link", _NS)
+               if (href := link.get("href")) is not None],
+    )
+
+
+def _papers(page: ResultPage) -> FeedPage:
+    try:
+        papers = tuple(paper_from_result(r) for r in page.results)
+    except ValueError as exc:
+        # An entry whose id or fields cannot be read: a bad answer, not a crash of the run.
+        raise BadResponseError(f"unreadable entry in the feed ({exc})",
+                               service=SERVICE) from exc
+    return FeedPage(papers=papers, total_results=page.total_results)
+
+
+def paper_from_result(result: arxiv.Result) -> ArxivPaper:
+    """Our record of an `arxiv.Result` (whitespace collapsed, empty fields as None)."""
     arxiv_id, version = id_from_entry_url(result.entry_id)
     return ArxivPaper(
         arxiv_id=arxiv_id, version=version, title=collapse_ws(result.title),

@@ -52,13 +52,12 @@ from enrich.resolve.query import (
     title_clause,
     window_clause,
 )
-from enrich.store.db import StateStore
+from enrich.store.verdicts import VerdictStore
 
 log = logging.getLogger(__name__)
 
-__all__ = ["NAMESPACE", "ResolveReport", "Resolver", "fingerprint"]
+__all__ = ["ResolveReport", "Resolver", "fingerprint"]
 
-NAMESPACE = "arxiv-entry"
 NOT_FOUND_RETRY_SECONDS = 24 * 3600
 
 
@@ -81,10 +80,10 @@ Clause = Callable[[EntryQuery], str | None]
 class Resolver:
     """Turns `EntryQuery`s into `ArxivMatch`es through one `ArxivClient`."""
 
-    def __init__(self, client: ArxivClient, state: StateStore | None, *, refresh: bool = False,
-                 now: Callable[[], float] = time.time) -> None:
+    def __init__(self, client: ArxivClient, store: VerdictStore | None, *,
+                 refresh: bool = False, now: Callable[[], float] = time.time) -> None:
         self._client = client
-        self._state = state
+        self._store = store
         self._refresh = refresh
         self._now = now
         self._down: ServiceUnavailableError | None = None
@@ -130,13 +129,13 @@ class Resolver:
     # -- cache -------------------------------------------------------------------------------
 
     def _load_cache(self, report: ResolveReport) -> None:
-        if self._state is None or self._refresh:
+        if self._store is None or self._refresh:
             return
         now = self._now()
-        for fp, record in self._state.get_many(NAMESPACE, self._queries).items():
-            match = ArxivMatch.model_validate(record["match"])
+        for fp, stored in self._store.get_many(self._queries).items():
+            match = stored.match
             fresh_miss = (match.status == "not_found"
-                          and now - float(record.get("checked_at", 0)) < NOT_FOUND_RETRY_SECONDS)
+                          and now - stored.checked_at < NOT_FOUND_RETRY_SECONDS)
             if match.status in ("matched", "ambiguous") or fresh_miss:
                 self._settled[fp] = match
                 report.from_cache += 1
@@ -144,13 +143,10 @@ class Resolver:
     def _settle(self, verdicts: dict[str, ArxivMatch]) -> None:
         """Record final verdicts, persisting them at once so a killed run keeps them."""
         self._settled.update(verdicts)
-        if self._state is not None:
-            now = self._now()
-            self._state.put_many(NAMESPACE, {
-                fp: {"match": m.model_dump(mode="json"), "checked_at": now,
-                     "title": self._queries[fp].title}
-                for fp, m in verdicts.items() if m.status != "error"
-            })
+        if self._store is not None:
+            self._store.put_many({fp: (m, self._queries[fp].title)
+                                  for fp, m in verdicts.items() if m.status != "error"},
+                                 checked_at=self._now())
 
     def _open(self, fps: Sequence[str]) -> list[str]:
         return [fp for fp in fps if fp not in self._settled and fp not in self._failed]

@@ -1,0 +1,91 @@
+"""What one run did (`RunSummary`), in words for the terminal and in markdown for the UI."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from enrich.digest.model import ParseOutcome, Problem
+from enrich.pipeline import RenderStats, RepoStats, ResolveStats
+from enrich.record import Record
+
+
+class RunSummary(Record):
+    """What one run did, for the CLI, the artifacts and the flow run's result."""
+
+    output: str
+    digests: tuple[str, ...] = ()
+    failed: tuple[ParseOutcome, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    arxiv: ResolveStats = Field(default_factory=ResolveStats)
+    github: RepoStats = Field(default_factory=RepoStats)
+    outputs: RenderStats | None = None
+    seconds: float = 0.0
+
+
+def terminal_text(summary: RunSummary) -> str:
+    """The run in plain words for the terminal."""
+    a, g, o = summary.arxiv, summary.github, summary.outputs
+    read = len(summary.digests) - len(summary.failed)
+    lines = [f"digest-enrich: {read} digest(s) read, {len(summary.failed)} failed, "
+             f"{a.entries} entries"]
+    for bad in summary.failed:
+        if bad.error is not None:
+            lines.append(f"  ! {bad.error.where}: {bad.error.message}")
+    for problem in summary.problems:
+        lines.append(f"  ~ {problem.where}: {problem.message}")
+    statuses = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in a.statuses.items()) or "none"
+    lines.append(f"  arXiv:  {statuses} — {a.requests} request(s), {a.from_cache} from cache, "
+                 f"{a.gate_wait + a.retry_wait:.1f} s waiting on the rate limit")
+    unresolved = sum(n for s, n in a.statuses.items() if s != "matched")
+    if a.unavailable:
+        lines.append(f"  arXiv was unreachable or unavailable ({a.unavailable}); "
+                     f"{unresolved} entr{'y is' if unresolved == 1 else 'ies are'} unresolved "
+                     "and will be retried on the next run")
+    repo_statuses = ", ".join(f"{n} {s}" for s, n in g.statuses.items()) or "none linked"
+    lines.append(f"  GitHub: {g.repos} repositor{'y' if g.repos == 1 else 'ies'} "
+                 f"({repo_statuses}) — {g.requests} request(s)")
+    if g.unavailable:
+        lines.append(f"  GitHub was unreachable or unavailable ({g.unavailable}); repository "
+                     "facts are missing or stale and will be read on the next run")
+    if o is not None:
+        lines.append(f"  wrote {summary.output}/: {o.papers} papers, {o.in_bib} in "
+                     f"references.bib ({len(o.written)} file(s) changed) "
+                     f"in {summary.seconds:.1f} s")
+    return "\n".join(lines)
+
+
+def markdown(summary: RunSummary) -> str:
+    """The run in a few lines of markdown (the summary artifact)."""
+    a, g = summary.arxiv, summary.github
+    lines = [
+        f"# enrich-digests: {summary.output}",
+        "",
+        f"- **Digests**: {len(summary.digests) - len(summary.failed)} parsed, "
+        f"{len(summary.failed)} failed",
+    ]
+    for bad in summary.failed:
+        if bad.error is not None:
+            lines.append(f"  - `{bad.error.where}`: {bad.error.message}")
+    for problem in summary.problems:
+        lines.append(f"  - `{problem.where}` (warning): {problem.message}")
+    statuses = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in a.statuses.items()) or "none"
+    lines += [
+        f"- **Papers (arXiv)**: {statuses}",
+        f"- **arXiv requests**: {a.requests} ({a.from_cache} answers from the cache, "
+        f"{a.retries} retries); waited {a.gate_wait:.1f} s at the rate gate and "
+        f"{a.retry_wait:.1f} s backing off",
+    ]
+    if a.unavailable:
+        lines.append(f"- **arXiv unavailable**: {a.unavailable}")
+    repo_statuses = ", ".join(f"{v} {k}" for k, v in g.statuses.items()) or "none"
+    lines += [
+        f"- **Repositories (GitHub)**: {repo_statuses}",
+        f"- **GitHub requests**: {g.requests}; waited {g.wait:.1f} s on rate limits",
+    ]
+    if g.unavailable:
+        lines.append(f"- **GitHub unavailable**: {g.unavailable}")
+    if summary.outputs is not None:
+        lines.append(f"- **Outputs**: {summary.outputs.papers} papers, "
+                     f"{summary.outputs.in_bib} in references.bib")
+    lines.append(f"- **Time**: {summary.seconds:.1f} s")
+    return "\n".join(lines) + "\n"
