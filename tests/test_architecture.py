@@ -8,14 +8,59 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CORE = sorted((ROOT / "enrich").glob("*.py"))
+CORE = sorted(p for p in (ROOT / "enrich").rglob("*.py"))
+CORE_IDS = [str(p.relative_to(ROOT / "enrich")) for p in CORE]
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+PACKAGES = sorted(p.name for p in (ROOT / "enrich").iterdir() if (p / "__init__.py").is_file())
+# The layers of the core, lowest first: a module may import only modules of lower layers (and
+# its own package's `__init__`). Reading the folders bottom-up is reading the pipeline.
+LAYERS: list[tuple[str, ...]] = [
+    ("enrich", *(f"enrich.{p}" for p in PACKAGES), "enrich.errors", "enrich.record",
+     "enrich.settings"),
+    ("enrich.text.*", "enrich.net.gate", "enrich.*.model"),
+    # names use normalise/latex; http uses the gate; the output records use every stage's
+    ("enrich.text.names", "enrich.net.http", "enrich.render.model", "enrich.repos.links"),
+    ("enrich.net.retry", "enrich.digest.parse", "enrich.resolve.query", "enrich.resolve.matching",
+     "enrich.render.citekeys", "enrich.render.names", "enrich.render.schema", "enrich.store.db",
+     "enrich.store.files", "enrich.store.lock"),
+    ("enrich.render.bibtex", "enrich.render.papers", "enrich.resolve.arxiv_client",
+     "enrich.repos.github_client", "enrich.store.*"),
+    ("enrich.render.csl", "enrich.resolve.resolver", "enrich.repos.facts"),
+    ("enrich.pipeline",),
+]
 # Modules that take and return values: no network, clock, environment or filesystem.
-PURE = {"matching", "arxiv_query", "textnorm", "identifiers", "links", "records", "bibtex",
-        "latex", "names", "csl", "models"}
+PURE = ("enrich.text.*", "enrich.*.model", "enrich.record", "enrich.digest.parse",
+        "enrich.resolve.query", "enrich.resolve.matching", "enrich.repos.links",
+        "enrich.render.citekeys", "enrich.render.names", "enrich.render.papers",
+        "enrich.render.bibtex", "enrich.render.csl")
 IMPURE_IMPORTS = {"httpx", "requests", "socket", "sqlite3", "os", "subprocess", "time",
-                  "urllib.request", "prefect", "tenacity", "enrich.store.db", "enrich.net.http",
-                  "enrich.resolve.arxiv_client", "enrich.repos.github_client", "enrich.store.files",
-                  "enrich.pipeline", "enrich.resolve.resolver", "enrich.repos.facts", "enrich.net.gate"}
+                  "urllib.request", "prefect", "tenacity", "enrich.net", "enrich.store",
+                  "enrich.resolve.arxiv_client", "enrich.repos.github_client",
+                  "enrich.pipeline", "enrich.resolve.resolver", "enrich.repos.facts"}
+
+
+def _matches(name: str, pattern: str) -> bool:
+    if "*" not in pattern:
+        return name == pattern
+    head, _, tail = pattern.partition("*")
+    return name.startswith(head) and name.endswith(tail) and name != head.rstrip(".")
+
+
+def layer_of(name: str) -> int:
+    """The most specific layer pattern naming the module (an exact name beats a wildcard)."""
+    exact = [i for i, layer in enumerate(LAYERS) if name in layer]
+    if exact:
+        return exact[0]
+    found = [i for i, layer in enumerate(LAYERS) if any(_matches(name, p) for p in layer)]
+    if not found:
+        raise AssertionError(f"{name} is in no layer: add it to LAYERS")
+    return found[0]
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -29,20 +74,33 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("path", CORE, ids=[p.stem for p in CORE])
+@pytest.mark.parametrize("path", CORE, ids=CORE_IDS)
 def test_the_core_never_imports_prefect(path: Path) -> None:
     assert not any(m == "prefect" or m.startswith("prefect.") for m in imported_modules(path))
 
 
-@pytest.mark.parametrize("path", [p for p in CORE if p.stem in PURE],
-                         ids=[p.stem for p in CORE if p.stem in PURE])
+def _pure(path: Path) -> bool:
+    return any(_matches(module_name(path), p) for p in PURE)
+
+
+@pytest.mark.parametrize("path", CORE, ids=CORE_IDS)
+def test_no_module_imports_upward(path: Path) -> None:
+    name = module_name(path)
+    mine = layer_of(name)
+    upward = {m for m in imported_modules(path) if m.startswith("enrich.") or m == "enrich"
+              if m != name and not name.startswith(m + ".") and layer_of(m) >= mine}
+    assert not upward, f"{name} (layer {mine}) imports {sorted(upward)} from its layer or above"
+
+
+@pytest.mark.parametrize("path", [p for p in CORE if _pure(p)],
+                         ids=[i for p, i in zip(CORE, CORE_IDS, strict=True) if _pure(p)])
 def test_pure_modules_do_no_io(path: Path) -> None:
     bad = {m for m in imported_modules(path)
            if any(m == x or m.startswith(x + ".") for x in IMPURE_IMPORTS)}
     assert not bad, f"{path.name} imports {sorted(bad)}"
 
 
-@pytest.mark.parametrize("path", CORE, ids=[p.stem for p in CORE])
+@pytest.mark.parametrize("path", CORE, ids=CORE_IDS)
 def test_the_core_does_not_print(path: Path) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)

@@ -100,14 +100,14 @@ def make_client_for(fake: FakeArxiv) -> Iterator[Callable[..., ArxivClient]]:
     def build(*, interval: float = INTERVAL, timeout: float = 5.0, max_attempts: int = 6,
               retry_budget: float = 10.0, sleep: Callable[[float], None] = time.sleep,
               api_url: str | None = None, transport: httpx.BaseTransport | None = None,
-              confirm_empty: int = 1) -> ArxivClient:
+              confirm_empty: int = 1, backoff: float | None = None) -> ArxivClient:
         http = make_client(user_agent="digest-enrich-tests/0 (+https://example.invalid)",
                            timeout=timeout, max_connections=1, transport=transport,
                            headers={"Accept": "application/atom+xml"})
         client = ArxivClient(api_url=api_url or fake.url, http=http,
                              gate=IntervalGate(interval), min_interval=interval,
                              max_attempts=max_attempts, retry_budget=retry_budget,
-                             confirm_empty=confirm_empty, sleep=sleep)
+                             confirm_empty=confirm_empty, backoff=backoff, sleep=sleep)
         made.append(client)
         return client
 
@@ -259,8 +259,7 @@ def test_the_process_gate_only_ever_tightens(fake: FakeArxiv) -> None:
 def test_retries_pass_the_gate_too(make_client_for: Callable[..., ArxivClient],
                                    fake: FakeArxiv) -> None:
     # Backoff shorter than the interval must not let a retry jump the queue.
-    client = make_client_for(interval=0.08)
-    client._backoff = 0.001
+    client = make_client_for(interval=0.08, backoff=0.001)
     fake.enqueue_faults(["503", "503", "503"])
     assert client.by_ids(["2408.03230"]).papers
     assert fake.request_count == 4
@@ -291,7 +290,7 @@ def test_transient_trouble_is_retried_and_the_answer_arrives(
     page = client.by_ids(["2408.03230", "2408.05956"])
     assert sorted(p.arxiv_id for p in page.papers) == ["2408.03230", "2408.05956"]
     assert fake.request_count == 2
-    assert client.stats.retries == 1
+    assert client.stats.retry.retries == 1
     assert len(sleeps.waits) == 1
     assert sleeps.waits[0] >= INTERVAL
     assert violations(fake, INTERVAL) == 0
@@ -336,7 +335,8 @@ def test_429_retry_after_is_honoured(make_client_for: Callable[..., ArxivClient]
     assert sleeps.waits == [1.0]
     first, second = fake.requests
     assert second.start - first.start >= 1.0
-    assert client.stats.retry_wait >= 1.0
+    assert client.stats.retry.asked_wait >= 1.0  # the server asked: not our backoff
+    assert client.stats.retry.backoff_wait == 0
 
 
 def test_backoff_grows_between_attempts(make_client_for: Callable[..., ArxivClient],

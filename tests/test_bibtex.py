@@ -29,10 +29,10 @@ from enrich.render.bibtex import (
     keywords,
     render_bibtex,
 )
-from enrich.render.citekeys import KeyRegistry
 from enrich.render.model import DigestRef, Paper
 from enrich.repos.model import CodeLink, Repo
 from enrich.resolve.model import ArxivMatch
+from enrich.store.citekeys import KeyRegistry
 from enrich.store.db import StateStore
 from enrich.text.latex import ENCODINGS, brace_balanced, latex_char
 

@@ -11,15 +11,13 @@ from pathlib import Path
 import pytest
 
 from enrich.render.citekeys import (
-    KEY_NS,
-    OWNER_NS,
-    KeyRegistry,
     ascii_word,
     key_base,
     keyed_papers,
     suffixes,
 )
 from enrich.render.model import Paper
+from enrich.store.citekeys import KEY_NS, OWNER_NS, KeyRegistry
 from enrich.store.db import StateStore
 from tests.test_bibtex import corpus_papers, cyclip, paper, stress_papers
 

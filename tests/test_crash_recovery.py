@@ -21,8 +21,9 @@ import pytest
 from enrich.digest.parse import read_digest
 from enrich.render.papers import entry_query
 from enrich.resolve.matching import fingerprint
-from enrich.resolve.resolver import NAMESPACE, title_clause_for
+from enrich.resolve.resolver import title_clause_for
 from enrich.store.db import StateStore
+from enrich.store.verdicts import NAMESPACE
 from tests.conftest import REPO, SEEDS, cli_env, run_cli
 from tests.fakes.arxiv_api import FakeArxiv
 from tests.fakes.github_api import FakeGitHub

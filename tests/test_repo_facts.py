@@ -20,12 +20,13 @@ import pytest
 from pydantic import SecretStr
 
 from enrich.record import to_json
-from enrich.repos.facts import NAMESPACE, ReadResult, read_repos, stored_repos
+from enrich.repos.facts import ReadResult, read_repos
 from enrich.repos.github_client import GitHubClient
 from enrich.repos.links import extract_links
 from enrich.repos.model import CodeLink
 from enrich.settings import Settings
 from enrich.store.db import StateStore
+from enrich.store.repos import NAMESPACE, RepoStore
 from tests.fakes.github_api import DEFAULT_TOKEN, FROZEN_DATE, FakeGitHub
 from tests.fakes.github_corpus import synthetic_corpus
 
@@ -96,7 +97,7 @@ def read(fake: FakeGitHub | str, links: Sequence[CodeLink], state: StateStore, *
                         **overrides)
     clock = clock or Clock()
     with GitHubClient.from_settings(settings, sleep=clock.sleep, clock=clock.time) as client:
-        return read_repos(links, client=client, state=state, ttl=ttl, now=now or Now(),
+        return read_repos(links, client=client, store=RepoStore(state), ttl=ttl, now=now or Now(),
                           concurrency=concurrency,
                           use_graphql=token is not None if use_graphql is None else use_graphql)
 
@@ -242,7 +243,8 @@ def test_changed_facts_are_read_again_after_the_ttl(state: StateStore) -> None:
         assert fake.statuses() == {200: 2}
     assert repo.stars == 5000
     assert repo.fetched_at == FROZEN_DATE + dt.timedelta(days=3)
-    assert stored_repos(state, ["ModelScope/Data-Juicer"])["modelscope/data-juicer"].stars == 5000
+    stored = RepoStore(state).facts(["ModelScope/Data-Juicer"])
+    assert stored["modelscope/data-juicer"].stars == 5000
 
 
 def test_a_missing_repository_is_asked_again_after_the_ttl(state: StateStore) -> None:
@@ -283,7 +285,7 @@ def test_an_exhausted_quota_defers_the_rest_quickly_and_the_next_run_finishes(
         assert result.unavailable is not None
         assert result.unavailable.startswith("GitHub quota exhausted until ")
         assert result.unavailable.endswith("; 9 repositories deferred")
-        assert {r.status for r in stored_repos(state, names).values()} == {"ok", "deferred"}
+        assert {r.status for r in RepoStore(state).facts(names).values()} == {"ok", "deferred"}
         # A later run (quota back) asks only for what was deferred.
         fake.reset_quotas()
         fake.reset_log()
@@ -312,7 +314,7 @@ def test_stale_facts_survive_a_refresh_that_was_deferred(state: StateStore) -> N
         result = read(fake, links, state, now=now, github_max_wait=5)
     repo = result.repos["goel-shashank/cyclip"]
     assert (repo.status, repo.stars, repo.fetched_at) == ("deferred", 81, FROZEN_DATE)
-    kept = stored_repos(state, ["goel-shashank/CyCLIP"])["goel-shashank/cyclip"]
+    kept = RepoStore(state).facts(["goel-shashank/CyCLIP"])["goel-shashank/cyclip"]
     assert (kept.status, kept.stars) == ("ok", 81)
     assert result.unavailable is not None and "1 repository deferred" in result.unavailable
 
@@ -333,7 +335,7 @@ def test_an_unreachable_github_gives_retryable_errors_within_seconds(state: Stat
     assert result.unavailable.startswith("GitHub unreachable: ")
     assert result.unavailable.endswith(f"{len(names)} repositories not read")
     # Errors are not facts: the next run asks again.
-    assert {r.status for r in stored_repos(state, names).values()} == {"error"}
+    assert {r.status for r in RepoStore(state).facts(names).values()} == {"error"}
 
 
 def test_github_5xx_that_outlasts_retries_stops_the_run(fake: FakeGitHub,
@@ -343,7 +345,8 @@ def test_github_5xx_that_outlasts_retries_stops_the_run(fake: FakeGitHub,
     assert {r.status for r in result.repos.values()} == {"error"}
     assert result.requests == 4
     assert result.unavailable is not None and result.unavailable.startswith("GitHub unavailable")
-    assert result.waited == 1 + 2 + 4
+    # Backing off from 5xx is not waiting on a rate limit (there was none).
+    assert result.waited == 0
 
 
 def test_retry_after_is_honoured_and_reported(fake: FakeGitHub, state: StateStore) -> None:
@@ -466,7 +469,7 @@ def test_the_token_appears_nowhere_we_write(fake: FakeGitHub, tmp_path: Path,
 def test_stored_repos_reads_without_network(fake: FakeGitHub, state: StateStore) -> None:
     read(fake, links_to(["huggingface/pytorch-transformers", "deleted-example/code-release"]),
          state)
-    stored = stored_repos(state, ["HuggingFace/PyTorch-Transformers",
+    stored = RepoStore(state).facts(["HuggingFace/PyTorch-Transformers",
                                   "deleted-example/code-release", "never/asked"])
     assert set(stored) == {"huggingface/pytorch-transformers", "deleted-example/code-release"}
     assert stored["huggingface/pytorch-transformers"].full_name == "huggingface/transformers"
@@ -485,7 +488,7 @@ def test_state_records_keep_etags_out_of_the_repo_record(fake: FakeGitHub,
 
 def test_unreadable_state_records_are_asked_again(fake: FakeGitHub, state: StateStore) -> None:
     state.put(NAMESPACE, "1202kbs/ebclr", {"format": 1, "repo": {"stars": "lots"}})
-    assert stored_repos(state, ["1202kbs/EBCLR"]) == {}
+    assert RepoStore(state).facts(["1202kbs/EBCLR"]) == {}
     result = read(fake, links_to(["1202kbs/EBCLR"]), state)
     assert result.requests == 1
     assert result.repos["1202kbs/ebclr"].stars == 28
@@ -498,7 +501,7 @@ def test_github_s_words_in_the_stop_sentence_are_kept_verbatim(state: StateStore
     settings = Settings(github_api_url="https://api.github.test",
                         github_token=SecretStr(DEFAULT_TOKEN))
     with GitHubClient.from_settings(settings, httpx.MockTransport(refuse)) as client:
-        result = read_repos(links_to(["a/b", "c/d"]), client=client, state=state, ttl=TTL,
+        result = read_repos(links_to(["a/b", "c/d"]), client=client, store=RepoStore(state), ttl=TTL,
                             now=Now(), concurrency=1, use_graphql=False)
     assert result.unavailable == ("GitHub credentials refused: Bad {credentials} {n} %s; "
                                   "2 repositories not read")

@@ -35,6 +35,7 @@ from enrich.resolve.query import (
 )
 from enrich.resolve.resolver import Resolver, ResolveReport, fingerprint
 from enrich.store.db import StateStore
+from enrich.store.verdicts import VerdictStore
 from enrich.text.normalise import normalise_title
 from tests.fakes.arxiv_api import FakeArxiv, FaultPlan, Index, parse_query, tokenize
 from tests.fakes.arxiv_corpus import FakePaper, FakeVersion, MatchCase, load_cases, load_corpus
@@ -110,7 +111,8 @@ def resolver_on(fake: FakeArxiv) -> Iterator[Callable[..., Resolver]]:
                              gate=IntervalGate(INTERVAL), min_interval=INTERVAL,
                              max_attempts=max_attempts, retry_budget=5.0)
         clients.append(client)
-        return Resolver(client, state, refresh=refresh, now=now)
+        return Resolver(client, VerdictStore(state) if state is not None else None,
+                        refresh=refresh, now=now)
 
     yield build
     for client in clients:

@@ -1,0 +1,1 @@
+"""Stage 1, reading: digest posts (rendered text or markdown) into `Digest` records."""

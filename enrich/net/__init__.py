@@ -1,0 +1,1 @@
+"""What every service client shares: HTTP policy and exchange, the retry policy, rate gates."""

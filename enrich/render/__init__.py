@@ -1,0 +1,1 @@
+"""Stage 4, rendering: the output records and files (papers.jsonl, .bib, CSL-JSON, views)."""

@@ -102,7 +102,8 @@ class ArxivClient:
 
     def __init__(self, *, api_url: str, http: httpx.Client, gate: Gate,
                  min_interval: float, max_attempts: int = 6, retry_budget: float = 120.0,
-                 confirm_empty: int = 1, sleep: Callable[[float], None] = time.sleep,
+                 backoff: float | None = None, confirm_empty: int = 1,
+                 sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.time) -> None:
         # The package's own configuration object: endpoint and politeness knobs.
         self.config = arxiv.Client(delay_seconds=min_interval, num_retries=max_attempts - 1)
@@ -110,8 +111,10 @@ class ArxivClient:
         self.api_url = api_url
         self._http = http
         self._gate = gate
+        # Backing off less than the interval would only queue at the gate.
         self._policy = RetryPolicy(max_attempts=max_attempts, budget=retry_budget,
-                                   backoff=max(min_interval, 0.05))
+                                   backoff=backoff if backoff is not None
+                                   else max(min_interval, 0.05))
         self._confirm_empty = confirm_empty
         self._sleep = sleep
         self._clock = clock
@@ -246,7 +249,7 @@ def _when(element: Any, path: str) -> dt.datetime:
     try:
         when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise BadResponseError(f"unreadable date {text[:40]!r} in the feed",
+        raise BadResponseError(f"unreadable entry in the feed (date {text[:40]!r})",
                                service=SERVICE) from exc
     return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
 

@@ -1,0 +1,1 @@
+"""Text shared by every stage: normalising, arXiv identifiers, author names, TeX (pure)."""
