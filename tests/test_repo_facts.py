@@ -501,8 +501,8 @@ def test_github_s_words_in_the_stop_sentence_are_kept_verbatim(state: StateStore
     settings = Settings(github_api_url="https://api.github.test",
                         github_token=SecretStr(DEFAULT_TOKEN))
     with GitHubClient.from_settings(settings, httpx.MockTransport(refuse)) as client:
-        result = read_repos(links_to(["a/b", "c/d"]), client=client, store=RepoStore(state), ttl=TTL,
-                            now=Now(), concurrency=1, use_graphql=False)
+        result = read_repos(links_to(["a/b", "c/d"]), client=client, store=RepoStore(state),
+                            ttl=TTL, now=Now(), concurrency=1, use_graphql=False)
     assert result.unavailable == ("GitHub credentials refused: Bad {credentials} {n} %s; "
                                   "2 repositories not read")
     assert result.requests == 1
