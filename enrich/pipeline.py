@@ -142,7 +142,7 @@ def stored_matches(state: StateStore, digests: Iterable[Digest]) -> dict[str, Ar
 def resolve(digests: Sequence[Digest], *, settings: Settings, state: StateStore,
             refresh: bool = False, gate: Gate | None = None,
             transport: httpx.BaseTransport | None = None) -> ResolveStats:
-    """Find every entry's arXiv paper (cached verdicts are reused; see `enrich.resolver`).
+    """Find every entry's arXiv paper (cached verdicts are reused; see `enrich.resolve.resolver`).
 
     `gate` replaces the process gate (the flow passes one that is also fleet-wide).
     """

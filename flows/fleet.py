@@ -1,7 +1,7 @@
 """Fleet-wide service limits: Prefect global concurrency limits shared by every worker.
 
-In the embedded (ephemeral) mode there is one process, and `enrich.gate`'s process gate is the
-whole story. With a Prefect server, several workers on several machines may ask arXiv at the
+In the embedded (ephemeral) mode there is one process, and `enrich.net.gate`'s process gate is
+the whole story. With a Prefect server, several workers on several machines may ask arXiv at the
 same time; each request then also passes two global concurrency limits on the server:
 
 * `arxiv-api-in-flight` (limit 1): at most one arXiv request in flight in the fleet;

@@ -1,4 +1,4 @@
-"""enrich.latex: TeX decoding, math, escaping, title protection, and balance for every reader."""
+"""enrich.text.latex: TeX decoding, math, escaping, title protection, balance for every reader."""
 
 from __future__ import annotations
 

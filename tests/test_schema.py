@@ -19,7 +19,7 @@ SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schema"
 def test_committed_schema_is_current(name: str) -> None:
     committed = (SCHEMA_DIR / name).read_text(encoding="utf-8")
     assert committed == render(schemas()[name]), (
-        f"schema/{name} is stale: run `python -m enrich.schema schema/`")
+        f"schema/{name} is stale: run `python -m enrich.render.schema schema/`")
 
 
 @pytest.mark.parametrize("name", sorted(schemas()))

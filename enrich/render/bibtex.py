@@ -5,7 +5,7 @@ give the same bytes. The fields, and why (docs/references.md has the programs an
 they were checked with):
 
     title          arXiv title; acronyms, mixed-case words and math braced word by word
-    author         `von Last, Jr., First and …`; organisations braced (enrich.names); every
+    author         `von Last, Jr., First and …`; organisations braced (render.names); every
                    name, never shortened ("and others" only when the source said "et al.")
     key            the citation key, only when no author is left: BibTeX styles sort and label
                    by it (biber ignores it silently)
@@ -199,7 +199,7 @@ def render_bibtex(papers: Sequence[Paper], *, encoding: Encoding = "latex") -> s
     """`references.bib`: the papers' entries sorted by citation key, as text.
 
     `encoding="latex"` (default) writes non-ASCII as braced LaTeX commands wherever a command
-    every checked reader understands exists (enrich.latex); `"utf8"` writes it as UTF-8.
+    every checked reader understands exists (text.latex); `"utf8"` writes it as UTF-8.
     """
     library = build_library(papers, encoding=encoding)
     if not library.entries:

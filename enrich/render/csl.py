@@ -1,6 +1,6 @@
 """Paper records → `references.json`, CSL-JSON as Zotero, pandoc and citeproc import it (pure).
 
-The same papers, keys and choices as `references.bib` (enrich.bibtex), in CSL's vocabulary:
+The same papers, keys and choices as `references.bib` (render.bibtex), in CSL's vocabulary:
 
     id               the citation key
     type             "article": CSL 1.0.2's type for preprints; Zotero (6+) imports it as a

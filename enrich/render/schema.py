@@ -1,6 +1,6 @@
 """JSON Schemas of the output records, generated from the models (`schema/` holds copies).
 
-    python -m enrich.schema schema/    # regenerate the committed copies
+    python -m enrich.render.schema schema/    # regenerate the committed copies
 """
 
 from __future__ import annotations
