@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     arxiv_max_attempts: int = Field(default=6, ge=1)
     arxiv_retry_budget: float = Field(default=120.0, ge=0)
     arxiv_timeout: float = Field(default=30.0, gt=0)
+    # Total seconds one request may take, however slowly the server sends (timeouts above
+    # restart with every byte).
+    arxiv_deadline: float = Field(default=90.0, gt=0)
 
     github_api_url: str = DEFAULT_GITHUB_API_URL
     github_token: SecretStr | None = None
@@ -36,6 +39,7 @@ class Settings(BaseSettings):
     github_retry_budget: float = Field(default=90.0, ge=0)
     github_concurrency: int = Field(default=4, ge=1, le=32)
     github_timeout: float = Field(default=20.0, gt=0)
+    github_deadline: float = Field(default=45.0, gt=0)
 
     # references.bib: non-ASCII as LaTeX commands (classic BibTeX) or as UTF-8 (biber).
     bibtex_encoding: Literal["latex", "utf8"] = "latex"

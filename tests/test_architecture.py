@@ -23,7 +23,7 @@ PACKAGES = sorted(p.name for p in (ROOT / "enrich").iterdir() if (p / "__init__.
 LAYERS: list[tuple[str, ...]] = [
     ("enrich", *(f"enrich.{p}" for p in PACKAGES), "enrich.errors", "enrich.record",
      "enrich.settings"),
-    ("enrich.text.*", "enrich.net.gate", "enrich.*.model"),
+    ("enrich.text.*", "enrich.net.gate", "enrich.net.deadline", "enrich.*.model"),
     # names use normalise/latex; http uses the gate; the output records use every stage's
     ("enrich.text.names", "enrich.net.http", "enrich.render.model", "enrich.repos.links"),
     ("enrich.net.retry", "enrich.digest.parse", "enrich.resolve.query", "enrich.resolve.matching",

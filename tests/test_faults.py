@@ -313,17 +313,7 @@ ARXIV_CASES = {
 }
 
 
-EMPTY_FEEDS_BUG = pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG: an empty feed is believed after one confirmation (ArxivClient confirm_empty=1), so "
-    "two empty answers in a row to the author-window query, the last one that can find a "
-    "retitled paper or a title the earlier queries missed, leave papers that are on arXiv "
-    "`not_found`, cached for a day: here 000_bench_2024-03-04.txt#4 (retitled), #15 "
-    "(compound), #25 (typo)"))
-
-
-@pytest.mark.parametrize("case", [
-    pytest.param(name, marks=EMPTY_FEEDS_BUG if name == "30% empty feeds" else ())
-    for name in ARXIV_CASES])
+@pytest.mark.parametrize("case", list(ARXIV_CASES))
 def test_arxiv_faults_leave_right_matches_and_retryable_errors_then_a_clean_run_finishes(
         case: str, world: World, reference: Outputs, tmp_path: Path) -> None:
     plan, overrides = ARXIV_CASES[case]
@@ -553,10 +543,6 @@ def test_a_hostile_arxiv_answer_fails_only_what_it_touched_in_bounded_memory(
     assert_same_as(read_outputs(output, world), small_reference)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG: Resolver._settle never writes `error` verdicts to the state and Resolver.resolve "
-    "keeps the final ones in memory only, so render (which reads the state) shows 'not looked "
-    "up yet' instead of why the lookup failed"))
 def test_an_entry_whose_lookup_failed_says_why_on_its_record(small_world: World,
                                                              tmp_path: Path) -> None:
     output = tmp_path / "out"

@@ -14,7 +14,8 @@ Fatal problems (empty, binary, undecodable, no date line, no entries, more than
 `MAX_DIGEST_BYTES` / `MAX_DIGEST_LINES`) raise a `DigestError` naming file and line. Recoverable
 ones are kept as `Problem`s on the digest while every good entry is still returned: a truncated
 last entry, an `Authors:` line without a title, a paper listed twice, control characters
-removed, a markdown comment or front matter never closed.
+removed, a markdown comment or front matter never closed, an entry too large to be a paper
+(`MAX_TITLE_CHARS`, `MAX_ABSTRACT_CHARS`, `MAX_AUTHORS`, `MAX_AUTHOR_CHARS`: skipped).
 
 Lines are classified by what they start with, then corrected by where they stand: a title that
 happens to start like a marker (`PDF Parsing…`, `Authors: who…`, `Next`) sits right before an
@@ -81,6 +82,13 @@ _FOOTER_LINES = frozenset({"目录", "previous", "next", "previous post", "next 
                            "older", "back to top"})
 # Longest PDF comment we believe; a longer "PDF …" line is prose from an abstract.
 _MAX_COMMENT = 1000
+# What an entry may be. arXiv's own limits are far below these (titles run to ~300 characters,
+# abstracts to 1,920); an entry beyond them is not a paper but bad input, skipped with a
+# problem naming its line, so that it can neither crash a lookup nor bloat the outputs.
+MAX_TITLE_CHARS = 1_000
+MAX_ABSTRACT_CHARS = 20_000
+MAX_AUTHORS = 5_000
+MAX_AUTHOR_CHARS = 200
 # Invisible characters that only hide or reorder text: zero-width joiners and spaces, the soft
 # hyphen, and the bidirectional marks, embeddings, overrides and isolates ("Trojan Source").
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u061c\u200b\u200c\u200d\u200e\u200f\u202a\u202b"
@@ -571,6 +579,38 @@ def _entry(draft: _Draft, index: int, form: DigestForm) -> Entry:
     )
 
 
+def _bounded(drafts: list[_Draft], file: str, problems: list[Problem]) -> list[_Draft]:
+    """The drafts that can be papers; each oversized one is a problem naming its line."""
+    kept = []
+    for draft in drafts:
+        if (why := _oversized(draft)) is None:
+            kept.append(draft)
+        else:
+            problems.append(Problem(kind="entry_too_long", file=file, line=draft.line,
+                                    message=f"entry skipped: {why}"))
+    if not kept:
+        raise MalformedEntryError("no entry is a paper: " + problems[-1].message, file=file,
+                                  line=problems[-1].line)
+    return kept
+
+
+def _oversized(draft: _Draft) -> str | None:
+    """Why a draft entry is too large to be a paper, or None."""
+    title = len(draft.title)
+    if title > MAX_TITLE_CHARS:
+        return f"a title of {title} characters (at most {MAX_TITLE_CHARS})"
+    abstract = sum(len(part) + 1 for part in draft.abstract)
+    if abstract > MAX_ABSTRACT_CHARS:
+        return f"an abstract of {abstract} characters (at most {MAX_ABSTRACT_CHARS})"
+    authors = draft.authors or ()
+    if len(authors) > MAX_AUTHORS:
+        return f"{len(authors)} authors (at most {MAX_AUTHORS})"
+    longest = max((len(a) for a in authors), default=0)
+    if longest > MAX_AUTHOR_CHARS:
+        return f"an author name of {longest} characters (at most {MAX_AUTHOR_CHARS})"
+    return None
+
+
 def _named_ids(text: str) -> tuple[str, ...]:
     """arXiv IDs the text names: `arXiv:ID`, arxiv.org URLs and bare old-style IDs, once each."""
     return tuple(dict.fromkeys((*ids_in_text(text), *bare_old_ids(text))))
@@ -639,7 +679,7 @@ def parse_digest(text: str, file: str) -> Digest:
         date_line = next((ln.no for ln in lines if ln.kind == "date"), None)
         raise NoEntriesError("a date line but no papers under it", file=file, line=date_line)
 
-    entries = tuple(_entry(d, i, form) for i, d in enumerate(drafts))
+    entries = tuple(_entry(d, i, form) for i, d in enumerate(_bounded(drafts, file, problems)))
     problems.extend(_duplicates(entries, file))
     first_date = next((e.date for e in entries if e.date), None)
     return Digest(file=file, category=_category(header, lines), date=first_date, form=form,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,10 +17,14 @@ from dataclasses import dataclass
 import httpx
 
 from enrich.errors import BadResponseError
+from enrich.net.deadline import DeadlineTransport, deadline
 from enrich.net.gate import Gate
 
 # No answer we expect from arXiv or GitHub comes near this; a bigger one is refused unread.
 MAX_BODY_BYTES = 32 * 1024 * 1024
+# How much of a URL that cannot be parsed is shown in messages.
+URL_SHOWN = 200
+_USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@]*@")
 # Error pages (503 HTML, 429 text) are read up to this size so the connection stays usable;
 # a larger one is cut and dropped with its connection.
 MAX_ERROR_BODY = 64 * 1024
@@ -67,16 +72,18 @@ def make_client(*, base_url: str = "", user_agent: str, timeout: float,
                 transport: httpx.BaseTransport | None = None) -> httpx.Client:
     """An httpx client holding the policy: base URL, headers, timeouts, connection limits.
 
-    Redirects are not followed here; the clients decide (GitHub renames answer 301).
+    Redirects are not followed here; the clients decide (GitHub renames answer 301). The
+    default transport honours `enrich.net.deadline` (a total time per request).
     """
+    limits = httpx.Limits(max_connections=max_connections,
+                          max_keepalive_connections=max_connections)
     return httpx.Client(
         base_url=base_url,
         headers={"User-Agent": user_agent, **(headers or {})},
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-        limits=httpx.Limits(max_connections=max_connections,
-                            max_keepalive_connections=max_connections),
+        limits=limits,
         follow_redirects=False,
-        transport=transport,
+        transport=transport if transport is not None else DeadlineTransport(limits=limits),
         trust_env=False,
     )
 
@@ -116,24 +123,36 @@ def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None)
 
 
 def public_url(url: httpx.URL | str) -> str:
-    """A URL safe to show: no user-info, no query values that could carry credentials."""
-    parsed = httpx.URL(str(url))
-    safe = parsed.copy_with(username=None, password=None)
-    sensitive = {"access_token", "token", "client_secret", "key", "api_key"}
-    if any(k.lower() in sensitive for k in safe.params):
-        safe = safe.copy_with(params={k: ("***" if k.lower() in sensitive else v)
-                                      for k, v in safe.params.items()})
-    return str(safe)
+    """A URL safe to show: no user-info, no query values that could carry credentials.
+
+    Never raises: error reporting must not fail on the URL it reports (a 1 MB query is not a
+    URL httpx will parse); such a URL is shown cut, with anything after `?` dropped.
+    """
+    try:
+        parsed = httpx.URL(str(url))
+        safe = parsed.copy_with(username=None, password=None)
+        sensitive = {"access_token", "token", "client_secret", "key", "api_key"}
+        if any(k.lower() in sensitive for k in safe.params):
+            safe = safe.copy_with(params={k: ("***" if k.lower() in sensitive else v)
+                                          for k, v in safe.params.items()})
+        return str(safe)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        text = str(url).split("?", 1)[0]
+        text = _USERINFO.sub(r"\1", text)
+        return text[:URL_SHOWN] + ("…" if len(text) > URL_SHOWN else "")
 
 
 def exchange(http: httpx.Client, method: str, url: str, *, service: str,
              limit: int = MAX_BODY_BYTES, headers: Mapping[str, str] | None = None,
-             content: bytes | None = None, gate: Gate | None = None) -> Reply:
+             content: bytes | None = None, gate: Gate | None = None,
+             total: float | None = None) -> Reply:
     """Send one request (no retries) and read its answer.
 
-    The gate, when given, is held for the whole exchange. A 2xx/3xx body larger than `limit`
-    is refused (`BadResponseError`, never retried); an error body is read up to
-    `MAX_ERROR_BODY` and cut there. Connection failures raise `UnreachableError`, timeouts and
+    The gate, when given, is held for the whole exchange. `total` seconds bound the exchange
+    from the first byte sent to the last byte read, however slowly the server trickles
+    (`enrich.net.deadline`). A 2xx/3xx body larger than `limit` is refused
+    (`BadResponseError`, never retried); an error body is read up to `MAX_ERROR_BODY` and cut
+    there. Connection failures raise `UnreachableError`, timeouts (the total one included) and
     other transport failures `TransientError`.
     """
     waited = 0.0
@@ -143,6 +162,7 @@ def exchange(http: httpx.Client, method: str, url: str, *, service: str,
                 before = time.monotonic()
                 stack.enter_context(gate.slot())
                 waited = time.monotonic() - before
+            stack.enter_context(deadline(total))
             resp = stack.enter_context(http.stream(method, url, headers=headers,
                                                    content=content))
             if resp.status_code < 400:

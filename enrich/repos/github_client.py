@@ -223,9 +223,11 @@ class GitHubClient:
 
     def __init__(self, *, http: httpx.Client, has_token: bool, secrets: Sequence[str] = (),
                  max_attempts: int = 4, retry_budget: float = 90.0, max_wait: float = 60.0,
-                 gate: Gate | None = None, sleep: Callable[[float], None] = time.sleep,
+                 gate: Gate | None = None, deadline: float | None = None,
+                 sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.time) -> None:
         self._http = http
+        self._deadline = deadline
         self._gate = gate
         self.has_token = has_token
         self._secrets = tuple(s for s in secrets if s)
@@ -260,7 +262,7 @@ class GitHubClient:
         return cls(http=http, has_token=token is not None, secrets=(token or "",),
                    max_attempts=settings.github_max_attempts,
                    retry_budget=settings.github_retry_budget, max_wait=settings.github_max_wait,
-                   gate=gate, sleep=sleep, clock=clock)
+                   gate=gate, deadline=settings.github_deadline, sleep=sleep, clock=clock)
 
     def close(self) -> None:
         self._http.close()
@@ -411,7 +413,8 @@ class GitHubClient:
             self.stats.requests += 1
         try:
             reply = exchange(self._http, method, url, service=SERVICE, limit=limit,
-                             headers=headers, content=content, gate=self._gate)
+                             headers=headers, content=content, gate=self._gate,
+                             total=self._deadline)
         except TransientError as exc:
             self._count(exc.kind)
             raise

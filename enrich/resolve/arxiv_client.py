@@ -22,8 +22,8 @@ answers 414 to long GETs), and ends silently on an empty first page, which reads
   descriptive User-Agent (`enrich.net.http`), as POST when the URL would be long;
 * is retried under the shared policy (`enrich.net.retry`) on 5xx/429 (honouring
   `Retry-After`), timeouts, resets, truncated or malformed XML and on empty feeds: a feed that
-  claims results but has none is retried, and a plainly empty answer is asked again before it
-  is believed;
+  claims results but has none is retried, and a plainly empty answer is asked again
+  (`CONFIRM_EMPTY` times, backing off) before it is believed;
 * is parsed once, by a hardened lxml parser that refuses DTDs and entity declarations
   (`BadResponseError`), into `arxiv.Result`s.
 """
@@ -64,6 +64,11 @@ _NS = {
     "opensearch": "http://a9.com/-/spec/opensearch/1.1/",
 }
 _ATOM = "{http://www.w3.org/2005/Atom}"
+# arXiv sometimes answers a query that has matches with an empty feed, and an empty answer
+# believed too early leaves a paper `not_found` for a day. An empty feed is believed only after
+# this many more empty answers, each after a longer backoff (arXiv's empty spells are short);
+# a query whose answer really is empty is rare, as titles are asked in OR-batches.
+CONFIRM_EMPTY = 3
 # arXiv never declares entities; a feed that does is an entity-expansion or XXE attempt.
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 
@@ -102,7 +107,8 @@ class ArxivClient:
 
     def __init__(self, *, api_url: str, http: httpx.Client, gate: Gate,
                  min_interval: float, max_attempts: int = 6, retry_budget: float = 120.0,
-                 backoff: float | None = None, confirm_empty: int = 1,
+                 backoff: float | None = None, confirm_empty: int = CONFIRM_EMPTY,
+                 deadline: float | None = None,
                  sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.time) -> None:
         # The package's own configuration object: endpoint and politeness knobs.
@@ -116,6 +122,7 @@ class ArxivClient:
                                    backoff=backoff if backoff is not None
                                    else max(min_interval, 0.05))
         self._confirm_empty = confirm_empty
+        self._deadline = deadline
         self._sleep = sleep
         self._clock = clock
         self.stats = ArxivStats()
@@ -131,7 +138,8 @@ class ArxivClient:
                    gate=gate or process_gate("arxiv", settings.arxiv_min_interval),
                    min_interval=settings.arxiv_min_interval,
                    max_attempts=settings.arxiv_max_attempts,
-                   retry_budget=settings.arxiv_retry_budget)
+                   retry_budget=settings.arxiv_retry_budget,
+                   deadline=settings.arxiv_deadline)
 
     def close(self) -> None:
         self._http.close()
@@ -189,7 +197,7 @@ class ArxivClient:
         self.stats.requests += 1
         try:
             reply = exchange(self._http, method, target, service=SERVICE, headers=headers,
-                             content=body, gate=self._gate)
+                             content=body, gate=self._gate, total=self._deadline)
         except TransientError as exc:
             self.stats.count(exc.kind)
             raise

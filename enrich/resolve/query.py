@@ -17,12 +17,14 @@ from enrich.text.normalise import (
     fold,
     normalise_title,
     significant_tokens,
+    strip_tex,
     words_only,
 )
 
 T = TypeVar("T")
 
 TITLES_PER_QUERY = 20
+MAX_PHRASE_WORDS = 32
 RESULTS_PER_TITLE = 8
 FALLBACKS_PER_QUERY = 10
 RESULTS_PER_FALLBACK = 15
@@ -57,9 +59,13 @@ def author_term(name: str) -> str:
 
 
 def title_phrase(title: str) -> str | None:
-    """`ti:"…"` for a title, or None when nothing searchable is left."""
-    words = query_words(title)
-    return f'ti:"{words}"' if words else None
+    """`ti:"…"` for a title, or None when nothing searchable is left.
+
+    At most `MAX_PHRASE_WORDS` words: a phrase matches every title containing it, so the
+    first words of a very long title still find it, and no title makes a query unbounded.
+    """
+    words = query_words(title).split()[:MAX_PHRASE_WORDS]
+    return f'ti:"{" ".join(words)}"' if words else None
 
 
 def title_clause(title: str, authors: Sequence[str]) -> str | None:
@@ -117,6 +123,63 @@ def window_clause(authors: Sequence[str], digest_date: dt.date | None) -> str | 
     end = (digest_date + dt.timedelta(days=1)).strftime("%Y%m%d2359")
     people = " AND ".join(f"au:{n}" for n in names)
     return f"({people} AND submittedDate:[{start} TO {end}])"
+
+
+# --------------------------------------------------------------------------------------------
+# What a clause matches
+
+
+def _contains(words: Sequence[str], part: Sequence[str]) -> bool:
+    """Whether `part` occurs in `words` as consecutive words."""
+    n = len(part)
+    return n > 0 and any(list(words[i:i + n]) == list(part) for i in range(len(words) - n + 1))
+
+
+def _author_words(paper_authors: Sequence[str]) -> list[list[str]]:
+    return [words_only(fold(strip_tex(a)).lower()).split() for a in paper_authors]
+
+
+def _has_author(term: str, authors: list[list[str]]) -> bool:
+    """Whether an `au:` term matches one of the authors, as arXiv's index does (any word of a
+    name; `_` joins the words of a multi-word surname)."""
+    part = term.split("_")
+    return any(_contains(words, part) for words in authors)
+
+
+def title_admits(title: str, authors: Sequence[str], paper_title: str,
+                 paper_authors: Sequence[str]) -> bool:
+    """Whether `title_clause(title, authors)` matches a paper with this title and authors."""
+    phrase = query_words(title).split()[:MAX_PHRASE_WORDS]
+    if not _contains(query_words(paper_title).split(), phrase):
+        return False
+    first = author_term(authors[0]) if authors else ""
+    if len(significant_tokens(title, 3)) <= 2 and first:
+        return _has_author(first, _author_words(paper_authors))
+    return True
+
+
+def fallback_admits(title: str, authors: Sequence[str], paper_title: str,
+                    paper_authors: Sequence[str]) -> bool:
+    """Whether `fallback_clause(title, authors)` matches a paper with this title and authors."""
+    words = set(query_words(paper_title).split())
+    first = author_term(authors[0]) if authors else ""
+    return (all(w in words for w in significant_tokens(title, 3))
+            and bool(first) and _has_author(first, _author_words(paper_authors)))
+
+
+def window_admits(authors: Sequence[str], digest_date: dt.date | None,
+                  paper_authors: Sequence[str], submitted: dt.datetime) -> bool:
+    """Whether `window_clause(authors, digest_date)` matches a paper by these authors
+    submitted (v1) then."""
+    clause = window_clause(authors, digest_date)
+    if clause is None or digest_date is None:
+        return False
+    names = [t.removeprefix("au:") for t in clause.strip("()").split(" AND ")
+             if t.startswith("au:")]
+    theirs = _author_words(paper_authors)
+    start = dt.datetime.combine(digest_date - WINDOW_BEFORE, dt.time(), dt.UTC)
+    end = dt.datetime.combine(digest_date + dt.timedelta(days=1), dt.time(23, 59, 59), dt.UTC)
+    return all(_has_author(n, theirs) for n in names) and start <= submitted <= end
 
 
 def any_of(clauses: Sequence[str]) -> str:

@@ -2,20 +2,30 @@
 
 Order of work, each step only for entries the previous ones left open:
 
-1. the lookup cache in `output/.state` (matched and ambiguous verdicts are kept; `not_found` is
+1. the verdicts in `output/.state` (matched and ambiguous verdicts are kept; `not_found` is
    asked again after a day; `error` always);
 2. entries whose text carries an arXiv ID: `id_list` batches of up to 200 IDs, checked against
    the digest's title and authors (missing IDs are found by difference);
 3. titles, twenty per request as an OR of normalised phrases, matched locally; a batch whose
-   answer was cut by `max_results` is split and asked again for the entries it left open;
+   answer was cut by `max_results` is split and asked again for the entries it left open, at
+   most `MAX_SPLITS` times deep (near-identical titles cut every answer: splitting all the way
+   down would multiply the requests);
 4. narrower queries (distinctive title words AND the first author's surname), batched;
 5. author queries limited to the window before the digest date, judged on author agreement and
    abstract overlap — arXiv indexes only the latest version, so a paper retitled after the
    digest cannot be found by its old title.
 
 Only then is an entry `not_found`. When arXiv stays unavailable after retries the resolver stops
-asking (a down service is not hammered) and every open entry is `error` — retryable, never
-`not_found`.
+asking (a down service is not hammered) and every open entry is `error` with the reason —
+retryable, never `not_found`.
+
+Nothing learnt is lost when a run is killed: final verdicts are recorded as they are reached,
+and after every request the phases an open entry has finished and the candidates they showed
+(`enrich.store.verdicts.Progress`); a re-run resumes each entry where it stopped.
+
+A verdict's candidates are those arXiv would return for the entry's own query (checked locally,
+`enrich.resolve.query.*_admits`), never another entry's hits that shared its batch: the record
+is the same however the entries were batched, so a crash-recovered run writes the same bytes.
 """
 
 from __future__ import annotations
@@ -36,7 +46,7 @@ from enrich.resolve.matching import (
     fingerprint,
     merge_not_found,
 )
-from enrich.resolve.model import ArxivMatch, ArxivPaper, EntryQuery
+from enrich.resolve.model import ArxivMatch, ArxivPaper, Candidate, EntryQuery
 from enrich.resolve.query import (
     FALLBACKS_PER_QUERY,
     IDS_PER_QUERY,
@@ -48,17 +58,24 @@ from enrich.resolve.query import (
     WINDOWS_PER_QUERY,
     any_of,
     chunked,
+    fallback_admits,
     fallback_clause,
+    title_admits,
     title_clause,
+    window_admits,
     window_clause,
 )
-from enrich.store.verdicts import VerdictStore
+from enrich.store.verdicts import Progress, VerdictStore
 
 log = logging.getLogger(__name__)
 
 __all__ = ["ResolveReport", "Resolver", "fingerprint"]
 
 NOT_FOUND_RETRY_SECONDS = 24 * 3600
+# Progress older than this is not resumed: the answers it saw may have changed.
+PROGRESS_SECONDS = 24 * 3600
+# How many times a batch whose answer was cut is halved and asked again.
+MAX_SPLITS = 2
 
 
 @dataclass
@@ -68,6 +85,7 @@ class ResolveReport:
     matches: dict[str, ArxivMatch] = field(default_factory=dict)
     from_cache: int = 0
     looked_up: int = 0
+    resumed: int = 0
     requests: int = 0
     unavailable: str | None = None
 
@@ -75,6 +93,17 @@ class ResolveReport:
 Ask = Callable[[], FeedPage]
 Judge = Callable[[EntryQuery, Sequence[ArxivPaper]], ArxivMatch]
 Clause = Callable[[EntryQuery], str | None]
+Admits = Callable[[EntryQuery, ArxivPaper], bool]
+
+
+@dataclass(frozen=True)
+class _Phase:
+    name: str
+    clause: Clause
+    admits: Admits
+    judge: Judge
+    per_query: int
+    results_per_clause: int
 
 
 class Resolver:
@@ -88,7 +117,8 @@ class Resolver:
         self._now = now
         self._down: ServiceUnavailableError | None = None
         self._settled: dict[str, ArxivMatch] = {}
-        self._misses: dict[str, list[ArxivMatch]] = {}
+        self._misses: dict[str, list[Candidate]] = {}
+        self._done: dict[str, set[str]] = {}
         self._failed: dict[str, str] = {}
         self._queries: dict[str, EntryQuery] = {}
 
@@ -104,29 +134,31 @@ class Resolver:
         self._load_cache(report)
         open_ = [fp for fp in self._queries if fp not in self._settled]
         report.looked_up = len(open_)
+        report.resumed = self._load_progress(open_)
         if open_:
-            log.info("arXiv: %d entries to look up (%d answered from the cache)",
-                     len(open_), report.from_cache)
-        self._by_hint([fp for fp in open_ if self._queries[fp].arxiv_id_hint])
-        self._phase(self._open(open_), title_clause_for, _judge_title, TITLES_PER_QUERY,
-                    RESULTS_PER_TITLE)
-        self._phase(self._open(open_), fallback_clause_for, _judge_fallback,
-                    FALLBACKS_PER_QUERY, RESULTS_PER_FALLBACK)
-        self._phase(self._open(open_), window_clause_for, decide_by_authors, WINDOWS_PER_QUERY,
-                    RESULTS_PER_WINDOW)
+            log.info("arXiv: %d entries to look up (%d answered from the cache, %d resumed)",
+                     len(open_), report.from_cache, report.resumed)
+        self._by_hint([fp for fp in self._open(open_, "hint")
+                       if self._queries[fp].arxiv_id_hint])
+        for phase in PHASES:
+            self._phase(self._open(open_, phase.name), phase)
         # Every open entry gets a verdict, the failed ones included (`_open` leaves them out).
+        finals: dict[str, ArxivMatch] = {}
         for fp in [fp for fp in open_ if fp not in self._settled]:
             if self._down is not None or fp in self._failed:
                 reason = str(self._down) if self._down is not None else self._failed[fp]
-                self._settled[fp] = ArxivMatch(status="error", error=reason)
+                finals[fp] = ArxivMatch(status="error", error=reason)
             else:
-                self._settle({fp: merge_not_found(*self._misses.get(fp, []))})
+                finals[fp] = merge_not_found(ArxivMatch(status="not_found",
+                                                        candidates=tuple(self._misses.get(fp,
+                                                                                          []))))
+        self._settle(finals)
         report.matches = {fp: self._settled[fp] for fp in self._queries}
         report.requests = self._client.stats.requests - before
         report.unavailable = str(self._down) if self._down is not None else None
         return report
 
-    # -- cache -------------------------------------------------------------------------------
+    # -- the state ---------------------------------------------------------------------------
 
     def _load_cache(self, report: ResolveReport) -> None:
         if self._store is None or self._refresh:
@@ -140,16 +172,46 @@ class Resolver:
                 self._settled[fp] = match
                 report.from_cache += 1
 
+    def _load_progress(self, fps: Sequence[str]) -> int:
+        """Resume open entries where a killed (or failed) run left them; how many were."""
+        if self._store is None or self._refresh or not fps:
+            return 0
+        now = self._now()
+        resumed = 0
+        for fp, progress in self._store.progress(fps).items():
+            if 0 <= now - progress.at < PROGRESS_SECONDS:
+                self._done[fp] = set(progress.done)
+                self._misses[fp] = list(progress.candidates)
+                resumed += 1
+        return resumed
+
     def _settle(self, verdicts: dict[str, ArxivMatch]) -> None:
-        """Record final verdicts, persisting them at once so a killed run keeps them."""
+        """Record final verdicts at once (errors too, with their reason) so a killed run keeps
+        them and the outputs say why."""
+        if not verdicts:
+            return
         self._settled.update(verdicts)
         if self._store is not None:
             self._store.put_many({fp: (m, self._queries[fp].title)
-                                  for fp, m in verdicts.items() if m.status != "error"},
-                                 checked_at=self._now())
+                                  for fp, m in verdicts.items()}, checked_at=self._now())
+            self._store.forget_progress(fp for fp, m in verdicts.items()
+                                        if m.status != "error")
 
-    def _open(self, fps: Sequence[str]) -> list[str]:
-        return [fp for fp in fps if fp not in self._settled and fp not in self._failed]
+    def _record_progress(self, fps: Sequence[str], phase: str) -> None:
+        """After a request: these open entries have finished `phase`."""
+        open_ = [fp for fp in fps if fp not in self._settled]
+        for fp in open_:
+            self._done.setdefault(fp, set()).add(phase)
+        if self._store is not None and open_:
+            now = self._now()
+            self._store.put_progress({
+                fp: Progress(done=tuple(sorted(self._done[fp])),
+                             candidates=tuple(self._misses.get(fp, [])), at=now)
+                for fp in open_})
+
+    def _open(self, fps: Sequence[str], phase: str) -> list[str]:
+        return [fp for fp in fps if fp not in self._settled and fp not in self._failed
+                and phase not in self._done.get(fp, ())]
 
     # -- asking ------------------------------------------------------------------------------
 
@@ -171,48 +233,65 @@ class Resolver:
     def _by_hint(self, fps: list[str]) -> None:
         wanted = sorted({q.arxiv_id_hint for fp in fps if (q := self._queries[fp]).arxiv_id_hint})
         for ids in chunked(wanted, IDS_PER_QUERY):
-            page = self._ask(functools.partial(self._client.by_ids, ids), fps)
+            asked = [fp for fp in fps if self._queries[fp].arxiv_id_hint in ids]
+            page = self._ask(functools.partial(self._client.by_ids, ids), asked)
             if page is None:
                 continue
             found = {p.arxiv_id: p for p in page.papers}
             verdicts: dict[str, ArxivMatch] = {}
-            for fp in fps:
+            for fp in asked:
                 query = self._queries[fp]
                 paper = found.get(query.arxiv_id_hint or "")
                 if paper is not None and (verdict := decide_by_hint(query, paper)) is not None:
                     verdicts[fp] = verdict
             self._settle(verdicts)
+            self._record_progress(asked, "hint")
 
-    def _phase(self, fps: list[str], clause_for: Clause, judge: Judge, per_query: int,
-               results_per_clause: int) -> None:
-        clauses = {fp: c for fp in fps if (c := clause_for(self._queries[fp])) is not None}
-        batch = list(clauses)
-        for part in chunked(batch, per_query):
-            self._batch(list(part), clauses, judge, results_per_clause)
+    def _phase(self, fps: list[str], phase: _Phase) -> None:
+        clauses = {fp: c for fp in fps if (c := phase.clause(self._queries[fp])) is not None}
+        for part in chunked(list(clauses), phase.per_query):
+            self._batch(list(part), clauses, phase, MAX_SPLITS)
+        # Entries this phase has nothing to ask for have finished it too.
+        self._record_progress([fp for fp in fps if fp not in clauses], phase.name)
 
-    def _batch(self, fps: list[str], clauses: dict[str, str], judge: Judge,
-               results_per_clause: int) -> None:
+    def _batch(self, fps: list[str], clauses: dict[str, str], phase: _Phase,
+               splits_left: int) -> None:
         query = any_of([clauses[fp] for fp in fps])
-        max_results = min(MAX_RESULTS, results_per_clause * len(fps))
+        max_results = min(MAX_RESULTS, phase.results_per_clause * len(fps))
         page = self._ask(functools.partial(self._client.search, query, max_results=max_results),
                          fps)
         if page is None:
             return
         verdicts: dict[str, ArxivMatch] = {}
         for fp in fps:
-            verdict = judge(self._queries[fp], page.papers)
+            entry = self._queries[fp]
+            verdict = _own_candidates(phase.judge(entry, page.papers), entry, page.papers, phase)
             if verdict.status in ("matched", "ambiguous"):
                 verdicts[fp] = verdict
             else:
-                self._misses.setdefault(fp, []).append(verdict)
+                self._misses.setdefault(fp, []).extend(verdict.candidates)
         self._settle(verdicts)
         left = [fp for fp in fps if fp not in verdicts]
-        if left and len(fps) > 1 and page.total_results > len(page.papers):
+        cut = page.total_results > len(page.papers)
+        if left and len(fps) > 1 and cut and splits_left > 0:
             # The answer was cut at max_results: the missing ones may be past the cut.
             middle = (len(left) + 1) // 2
             for half in (left[:middle], left[middle:]):
                 if half:
-                    self._batch(half, clauses, judge, results_per_clause)
+                    self._batch(half, clauses, phase, splits_left - 1)
+        else:
+            self._record_progress(left, phase.name)
+
+
+def _own_candidates(verdict: ArxivMatch, entry: EntryQuery, papers: Sequence[ArxivPaper],
+                    phase: _Phase) -> ArxivMatch:
+    """The verdict with the candidates the entry's own query finds (and the winner): the other
+    entries of the batch brought the rest, which depend on how entries were batched."""
+    own = [p for p in papers if phase.admits(entry, p)]
+    if verdict.paper is not None and verdict.paper not in own:
+        own.append(verdict.paper)
+    recorded = phase.judge(entry, own) if own else ArxivMatch(status="not_found")
+    return verdict.model_copy(update={"candidates": recorded.candidates})
 
 
 def _combine(a: EntryQuery, b: EntryQuery) -> EntryQuery:
@@ -245,3 +324,16 @@ def _judge_title(query: EntryQuery, papers: Sequence[ArxivPaper]) -> ArxivMatch:
 
 def _judge_fallback(query: EntryQuery, papers: Sequence[ArxivPaper]) -> ArxivMatch:
     return decide_by_title(query, papers, "title-fallback")
+
+
+PHASES = (
+    _Phase("title", title_clause_for,
+           lambda q, p: title_admits(q.title, q.authors, p.title, p.authors),
+           _judge_title, TITLES_PER_QUERY, RESULTS_PER_TITLE),
+    _Phase("fallback", fallback_clause_for,
+           lambda q, p: fallback_admits(q.title, q.authors, p.title, p.authors),
+           _judge_fallback, FALLBACKS_PER_QUERY, RESULTS_PER_FALLBACK),
+    _Phase("window", window_clause_for,
+           lambda q, p: window_admits(q.authors, q.date, p.authors, p.published),
+           decide_by_authors, WINDOWS_PER_QUERY, RESULTS_PER_WINDOW),
+)

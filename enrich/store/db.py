@@ -112,9 +112,16 @@ class StateStore:
         return dict(json.loads(row[0]))
 
     def delete(self, ns: str, key: str) -> None:
+        self.delete_many(ns, [key])
+
+    def delete_many(self, ns: str, keys: Iterable[str]) -> None:
+        """Delete several keys in one transaction."""
+        rows = [(ns, k) for k in dict.fromkeys(keys)]
+        if not rows:
+            return
         conn = self._connect()
         with _transaction(conn):
-            conn.execute("DELETE FROM kv WHERE ns = ? AND key = ?", (ns, key))
+            conn.executemany("DELETE FROM kv WHERE ns = ? AND key = ?", rows)
 
     def items(self, ns: str) -> Iterator[tuple[str, JSON]]:
         rows = self._connect().execute(

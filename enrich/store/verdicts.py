@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from enrich.resolve.model import ArxivMatch
+from enrich.resolve.model import ArxivMatch, Candidate
 from enrich.store.db import StateStore
 
 NAMESPACE = "arxiv-entry"
+PROGRESS_NAMESPACE = "arxiv-progress"
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,15 @@ class StoredVerdict:
 
     match: ArxivMatch
     checked_at: float
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far an open entry's lookup got: the phases finished, the candidates they saw."""
+
+    done: tuple[str, ...]
+    candidates: tuple[Candidate, ...]
+    at: float
 
 
 class VerdictStore:
@@ -41,3 +51,25 @@ class VerdictStore:
             fp: {"match": match.model_dump(mode="json"), "checked_at": checked_at, "title": title}
             for fp, (match, title) in verdicts.items()
         })
+
+    def progress(self, fingerprints: Iterable[str]) -> dict[str, Progress]:
+        """Recorded progress of entries still open (namespace `arxiv-progress`)."""
+        found: dict[str, Progress] = {}
+        for fp, value in self._db.get_many(PROGRESS_NAMESPACE, fingerprints).items():
+            found[fp] = Progress(
+                done=tuple(str(d) for d in value.get("done", [])),
+                candidates=tuple(Candidate.model_validate(c)
+                                 for c in value.get("candidates", [])),
+                at=float(value.get("at", 0)))
+        return found
+
+    def put_progress(self, progress: Mapping[str, Progress]) -> None:
+        """Record progress of open entries in one transaction (after every batch)."""
+        self._db.put_many(PROGRESS_NAMESPACE, {
+            fp: {"done": list(p.done), "at": p.at,
+                 "candidates": [c.model_dump(mode="json") for c in p.candidates]}
+            for fp, p in progress.items()
+        })
+
+    def forget_progress(self, fingerprints: Iterable[str]) -> None:
+        self._db.delete_many(PROGRESS_NAMESPACE, fingerprints)
