@@ -77,7 +77,7 @@ def test_tex_markup_goes_and_its_letters_stay(text: str, expected: str) -> None:
     ("$\\delta$-hyperbolic", "delta hyperbolic"),
     ("\\textbf{Deep} Nets", "deep nets"),
     ("\\text{Attention}", "attention"),
-], ids=repr)
+], ids=["beta", "rho", "tau", "theta", "kappa", "delta", "textbf", "text"])
 def test_greek_letters_and_wrappers_keep_their_letters(title: str, expected: str) -> None:
     assert normalise_title(title) == expected
 
