@@ -22,8 +22,8 @@ answers 414 to long GETs), and ends silently on an empty first page, which reads
   descriptive User-Agent (`enrich.net.http`), as POST when the URL would be long;
 * is retried under the shared policy (`enrich.net.retry`) on 5xx/429 (honouring
   `Retry-After`), timeouts, resets, truncated or malformed XML and on empty feeds: a feed that
-  claims results but has none is retried, and a plainly empty answer is asked again
-  (`CONFIRM_EMPTY` times, backing off) before it is believed;
+  claims results but has none, or answers a query known to match, is retried, and a plainly
+  empty answer is asked again before it is believed;
 * is parsed once, by a hardened lxml parser that refuses DTDs and entity declarations
   (`BadResponseError`), into `arxiv.Result`s.
 """
@@ -64,11 +64,10 @@ _NS = {
     "opensearch": "http://a9.com/-/spec/opensearch/1.1/",
 }
 _ATOM = "{http://www.w3.org/2005/Atom}"
-# arXiv sometimes answers a query that has matches with an empty feed, and an empty answer
-# believed too early leaves a paper `not_found` for a day. An empty feed is believed only after
-# this many more empty answers, each after a longer backoff (arXiv's empty spells are short);
-# a query whose answer really is empty is rare, as titles are asked in OR-batches.
-CONFIRM_EMPTY = 3
+# arXiv sometimes answers a query that has matches with an empty feed. A query that may truly
+# match nothing is asked this many more times before its empty answer is believed; a query known
+# to match something (`nonempty`) is retried on every empty answer instead.
+CONFIRM_EMPTY = 1
 # arXiv never declares entities; a feed that does is an entity-expansion or XXE attempt.
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 
@@ -146,9 +145,14 @@ class ArxivClient:
 
     # -- what callers use ------------------------------------------------------------------
 
-    def search(self, query: str, *, max_results: int) -> FeedPage:
-        """Papers matching `query` (arXiv query syntax), at most `max_results` of them."""
-        return _papers(self.results(arxiv.Search(query=query, max_results=max_results)))
+    def search(self, query: str, *, max_results: int, nonempty: bool = False) -> FeedPage:
+        """Papers matching `query` (arXiv query syntax), at most `max_results` of them.
+
+        `nonempty`: the query is known to match a paper, so an empty answer is arXiv's
+        transient fault, never "no such paper", and is asked again.
+        """
+        search = arxiv.Search(query=query, max_results=max_results)
+        return _papers(self.results(search, nonempty=nonempty))
 
     def by_ids(self, ids: Sequence[str]) -> FeedPage:
         """Today's metadata for these identifiers; unknown ones are simply absent."""
@@ -156,7 +160,7 @@ class ArxivClient:
             return FeedPage(papers=(), total_results=0)
         return _papers(self.results(arxiv.Search(id_list=list(ids), max_results=len(ids))))
 
-    def results(self, search: arxiv.Search) -> ResultPage:
+    def results(self, search: arxiv.Search, *, nonempty: bool = False) -> ResultPage:
         """The `arxiv.Result`s of a search, in one request (at most `max_results`, ≤ 2000)."""
         url = self.url_for(search)
         empties = 0
@@ -165,9 +169,9 @@ class ArxivClient:
             nonlocal empties
             page = self._parse(self._request(url))
             if not page.results:
-                if page.total_results > 0:
+                if page.total_results > 0 or nonempty:
                     self.stats.count("empty-inconsistent")
-                    raise TransientError("an empty page although the feed reports results")
+                    raise TransientError("an empty answer to a query that matches papers")
                 if empties < self._confirm_empty:
                     empties += 1
                     self.stats.count("empty-unconfirmed")

@@ -125,6 +125,17 @@ def window_clause(authors: Sequence[str], digest_date: dt.date | None) -> str | 
     return f"({people} AND submittedDate:[{start} TO {end}])"
 
 
+def sentinel_clause(title: str, published: dt.datetime) -> str | None:
+    """A clause that matches a known paper and hardly anything else: its title phrase within
+    the days around its first version (a title phrase alone may match hundreds)."""
+    phrase = title_phrase(title)
+    if phrase is None:
+        return None
+    start = (published - dt.timedelta(days=1)).strftime("%Y%m%d0000")
+    end = (published + dt.timedelta(days=1)).strftime("%Y%m%d2359")
+    return f"({phrase} AND submittedDate:[{start} TO {end}])"
+
+
 # --------------------------------------------------------------------------------------------
 # What a clause matches
 

@@ -15,6 +15,10 @@ Order of work, each step only for entries the previous ones left open:
    abstract overlap — arXiv indexes only the latest version, so a paper retitled after the
    digest cannot be found by its old title.
 
+Once any paper is known (from the state or this run), every search also asks for its title:
+arXiv's transient empty answers are then caught for what they are, with no request spent on
+confirming a genuinely empty answer, and no paper left `not_found` by one.
+
 Only then is an entry `not_found`. When arXiv stays unavailable after retries the resolver stops
 asking (a down service is not hammered) and every open entry is `error` with the reason —
 retryable, never `not_found`.
@@ -34,7 +38,7 @@ import dataclasses
 import functools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from enrich.errors import BadResponseError, ServiceUnavailableError
@@ -60,6 +64,7 @@ from enrich.resolve.query import (
     chunked,
     fallback_admits,
     fallback_clause,
+    sentinel_clause,
     title_admits,
     title_clause,
     window_admits,
@@ -121,6 +126,7 @@ class Resolver:
         self._done: dict[str, set[str]] = {}
         self._failed: dict[str, str] = {}
         self._queries: dict[str, EntryQuery] = {}
+        self._sentinel: str | None = None
 
     def resolve(self, queries: Sequence[EntryQuery]) -> ResolveReport:
         """A verdict for every query (keyed by `fingerprint`)."""
@@ -171,6 +177,20 @@ class Resolver:
             if match.status in ("matched", "ambiguous") or fresh_miss:
                 self._settled[fp] = match
                 report.from_cache += 1
+        self._choose_sentinel(self._settled.values())
+
+    def _choose_sentinel(self, verdicts: Iterable[ArxivMatch]) -> None:
+        """A clause known to match a paper, added to every search from then on: an empty answer
+        to such a query is arXiv's transient fault, caught at once instead of being confirmed by
+        asking again — and never believed (a paper `not_found` for a day)."""
+        if self._sentinel is not None:
+            return
+        papers = sorted((m.paper for m in verdicts if m.paper is not None),
+                        key=lambda p: p.arxiv_id)
+        for paper in papers:
+            if (clause := sentinel_clause(paper.title, paper.published)) is not None:
+                self._sentinel = clause
+                return
 
     def _load_progress(self, fps: Sequence[str]) -> int:
         """Resume open entries where a killed (or failed) run left them; how many were."""
@@ -191,6 +211,7 @@ class Resolver:
         if not verdicts:
             return
         self._settled.update(verdicts)
+        self._choose_sentinel(verdicts.values())
         if self._store is not None:
             self._store.put_many({fp: (m, self._queries[fp].title)
                                   for fp, m in verdicts.items()}, checked_at=self._now())
@@ -256,10 +277,15 @@ class Resolver:
 
     def _batch(self, fps: list[str], clauses: dict[str, str], phase: _Phase,
                splits_left: int) -> None:
-        query = any_of([clauses[fp] for fp in fps])
-        max_results = min(MAX_RESULTS, phase.results_per_clause * len(fps))
-        page = self._ask(functools.partial(self._client.search, query, max_results=max_results),
-                         fps)
+        asked = [clauses[fp] for fp in fps]
+        max_results = phase.results_per_clause * len(fps)
+        if self._sentinel is not None:
+            asked.append(self._sentinel)
+            max_results += RESULTS_PER_TITLE
+        query = any_of(asked)
+        page = self._ask(functools.partial(self._client.search, query,
+                                           max_results=min(MAX_RESULTS, max_results),
+                                           nonempty=self._sentinel is not None), fps)
         if page is None:
             return
         verdicts: dict[str, ArxivMatch] = {}

@@ -51,9 +51,12 @@ def _valid(match: re.Match[str]) -> str | None:
         if (digits == 5) != (year * 100 + month >= 1501):
             return None
         return match.group("new")
-    archive, _, subject_class = match.group("old").partition(".")
+    archive, _, rest = match.group("old").partition(".")
     # Archives are lower case (hep-th); subject classes upper case (math.GT).
-    return archive.lower() + ("." + subject_class if subject_class else "")
+    if rest:
+        subject_class, _, number = rest.partition("/")
+        return f"{archive.lower()}.{subject_class.upper()}/{number}"
+    return archive.lower()
 
 
 def split_version(arxiv_id: str) -> tuple[str, int | None]:
@@ -78,13 +81,15 @@ def base_id(text: str | None) -> str | None:
 def year_of(arxiv_id: str) -> int | None:
     """The year an identifier was issued in (`2205.14459` → 2022, `hep-th/9901001` → 1999).
 
-    Old-style numbers began in 1991; new-style ones in 2007, so a two-digit year below 91 is
-    in this century.
+    New-style numbers began in 2007: their two-digit year is this century's. Old-style ones ran
+    from 1991 to 2007, so theirs is the 1900s from 91 on.
     """
     base = base_id(arxiv_id)
     if base is None:
         return None
-    yy = int(base[:2] if "/" not in base else base.split("/", 1)[1][:2])
+    if "/" not in base:
+        return 2000 + int(base[:2])
+    yy = int(base.split("/", 1)[1][:2])
     return (2000 if yy < 91 else 1900) + yy
 
 

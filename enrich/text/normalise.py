@@ -19,7 +19,10 @@ _SPECIAL_LETTERS = str.maketrans(
     }
 )
 # TeX accent commands (\"o, \'{e}, \c{c}) reduce to their letter.
-_TEX_ACCENT = re.compile(r"\\[`'^\"~=.uvHckbdrt]\s*\{?\s*([A-Za-z])\s*\}?")
+# The letter accents (\u \v \H \c \k \b \d \r \t) need a space or a brace before their letter:
+# `\beta` is beta, not \b on "eta".
+_TEX_ACCENT = re.compile(
+    r"\\(?:[`'^\"~=.]\s*|[uvHckbdrt](?:\s+|(?=\{)))\{?\s*([A-Za-z])\s*\}?")
 _TEX_COMMAND = re.compile(r"\\[A-Za-z]+\*?|\\.")
 # Font and wrapper commands carry no words of their own: \mathcal{X} is just X.
 _TEX_WRAPPERS = frozenset(

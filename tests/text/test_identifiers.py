@@ -108,9 +108,6 @@ def test_no_year_is_read_off_what_is_not_an_identifier(text: str) -> None:
     assert year_of(text) is None
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: year_of applies the old-style 91 cut-off to new-style "
-                                       "IDs, which began in 2007: 9101.00001 is January 2091, "
-                                       "not 1991")
 def test_a_new_style_identifier_is_never_from_the_last_century() -> None:
     assert year_of("9101.00001") == 2091
 
@@ -185,10 +182,6 @@ def test_an_admin_note_is_text_like_any_other_here() -> None:
     assert ids_in_text("arXiv admin note: text overlap with arXiv:2101.00001") == ("2101.00001",)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: _valid lower-cases the archive but leaves the "
-                                       "subject class as written, so the case-insensitive text "
-                                       "and URL patterns return `math.gt/…`, which base_id "
-                                       "itself rejects (subject classes are upper case)")
 @pytest.mark.parametrize("found", [
     lambda: ids_in_text("arXiv:math.gt/0309136")[0],
     lambda: id_from_url("https://arxiv.org/abs/math.gt/0309136"),

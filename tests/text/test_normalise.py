@@ -63,11 +63,6 @@ def test_tex_markup_goes_and_its_letters_stay(text: str, expected: str) -> None:
     assert strip_tex(text) == expected
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: _TEX_ACCENT lets the letter accents "
-                                       "(b c d k r t u v H) take the next letter even with no "
-                                       "space or brace between, so \\beta reads as the accent "
-                                       "\\b on `e`, \\rho as \\r on `h` and \\textbf as \\t on "
-                                       "`e` (titles and arXiv queries lose letters)")
 @pytest.mark.parametrize(("title", "expected"), [
     ("$\\beta$-VAE", "beta vae"),
     ("$\\rho$-mixing", "rho mixing"),
