@@ -69,6 +69,8 @@ CASES = [
          error="digest_error", line=3),
     Case("only-truncated-entry.txt", u(HEAD + "A Title\n\nAuthors:Ann Lee\n\nWe stu"),
          error="truncated_entry", line=6),
+    Case("only-an-absurd-entry.txt", u(HEAD + entry("T" * 1_000_000)),
+         error="malformed_entry", line=6),
     # --- parsed sensibly --------------------------------------------------------------------
     Case("utf16-bom.txt", (HEAD + entry("UTF-16 Title")).encode("utf-16"),
          titles=("UTF-16 Title",)),
@@ -97,12 +99,17 @@ CASES = [
     Case("rtl-and-zero-width.txt",
          u(HEAD + entry("Safe\u202e txt.exe\u202c Ti\u200btle", authors="Authors:A\u200dnn Lee")),
          titles=("Safe txt.exe Title",)),
-    Case("absurdly-long-line.txt", u(HEAD + entry("Long", "word " * 400_000)),
-         titles=("Long",)),
-    Case("absurdly-long-title.txt", u(HEAD + entry("T" * 200_000)), titles=("T" * 200_000,)),
+    # An entry too large to be a paper is skipped with its line; the others are kept.
+    Case("absurdly-long-line.txt", u(HEAD + entry("Long", "word " * 400_000) + entry("Fine")),
+         titles=("Fine",), problems=(("entry_too_long", 6),)),
+    Case("absurdly-long-title.txt", u(HEAD + entry("T" * 1_000_000) + entry("Fine")),
+         titles=("Fine",), problems=(("entry_too_long", 6),)),
+    Case("thousands-of-authors.txt",
+         u(HEAD + entry("Crowd", authors="Authors:" + ", ".join(["Ann Lee"] * 6000))
+           + entry("Fine")), titles=("Fine",), problems=(("entry_too_long", 6),)),
     Case("hostile-markdown-brackets.md",
-         u("# 2024-01-02 更新\n\n## Brackets\n\n**Authors:Ann**\n\n" + "[x](" * 20_000
-           + "<http://" * 20_000 + "[" * 20_000 + "\n\n[PDF](http://arxiv.org/abs/2205.14459v1)\n"),
+         u("# 2024-01-02 更新\n\n## Brackets\n\n**Authors:Ann**\n\n" + "[x](" * 1_000
+           + "<http://" * 1_000 + "[" * 5_000 + "\n\n[PDF](http://arxiv.org/abs/2205.14459v1)\n"),
          titles=("Brackets",)),
     Case("title-starting-with-pdf.txt", u(HEAD + entry("PDF Parsing at Scale")),
          titles=("PDF Parsing at Scale",)),
@@ -173,9 +180,9 @@ def test_the_markdown_injection_keeps_the_arxiv_id() -> None:
 
 
 def test_a_ten_megabyte_digest_parses_in_bounded_memory(tmp_path: Path) -> None:
-    # Long abstracts (about 30 kB each, like a pasted paper) keep the object count, and with it
-    # tracemalloc's bookkeeping time, small; the bytes are what is being measured.
-    abstract = " ".join(["Contrastive learning of visual representations at scale."] * 500)
+    # Long abstracts (about 15 kB each, the most an entry may hold) keep the object count, and
+    # with it tracemalloc's bookkeeping time, small; the bytes are what is being measured.
+    abstract = " ".join(["Contrastive learning of visual representations at scale."] * 250)
     one = entry("A Long Paper", abstract, pdf="PDF 12 pages")
     copies = 10 * 1024 * 1024 // len(one.encode("utf-8")) + 1
     path = tmp_path / "big.txt"
