@@ -14,7 +14,9 @@
     │   │   └── ServiceUnreachableError   no connection at all (DNS, refused): no network
     │   ├── RateLimitedError          quota exhausted; `retry_at` says when it resets
     │   └── BadResponseError          an answer we refuse to trust (malformed, hostile, too big)
-    └── OutputError                   the output directory cannot be written or is in use
+    ├── InputNotFoundError            a digest file or directory given does not exist
+    └── OutputError                   the output directory cannot be used or written
+        └── OutputInUseError          another run holds the output directory's lock
 
 Per-paper problems (not found on arXiv, a missing repository, ...) are *data* on the records,
 never exceptions: one bad paper or digest must not stop the others.
@@ -145,10 +147,23 @@ class BadResponseError(RemoteError):
     """An answer we refuse to trust: malformed, truncated, hostile or oversized."""
 
 
-class OutputError(DigestEnrichError):
-    """The output directory cannot be written, or another run holds it."""
+class InputNotFoundError(DigestEnrichError):
+    """A digest file or directory the user named does not exist."""
 
     def __init__(self, message: str, *, path: str) -> None:
         self.path = path
         self.message = message
         super().__init__(f"{path}: {message}")
+
+
+class OutputError(DigestEnrichError):
+    """The output directory cannot be used (a file, someone else's folder) or written."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}")
+
+
+class OutputInUseError(OutputError):
+    """Another digest-enrich run holds the output directory."""

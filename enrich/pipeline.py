@@ -12,6 +12,8 @@ the state through the typed stores of `enrich.store`.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -23,7 +25,7 @@ from pydantic import Field
 
 from enrich.digest.model import Digest, ParseOutcome, Problem
 from enrich.digest.parse import read_digest
-from enrich.errors import DigestError, OutputError
+from enrich.errors import DigestError, InputNotFoundError
 from enrich.net.gate import Gate
 from enrich.record import Record, to_json
 from enrich.render.bibtex import render_bibtex
@@ -56,6 +58,8 @@ from enrich.store.verdicts import VerdictStore
 log = logging.getLogger(__name__)
 
 DIGEST_SUFFIXES = (".txt", ".md", ".markdown")
+# A digest dated more than this after today is dated in the future (time zones: Beijing).
+DATE_AHEAD = dt.timedelta(days=1)
 
 
 class ResolveStats(Record):
@@ -102,18 +106,60 @@ def discover(sources: Iterable[Path]) -> list[Path]:
         elif source.is_file():
             found.append(source)
         else:
-            raise OutputError("no such digest file or directory", path=str(source))
+            raise InputNotFoundError("no such digest file or directory", path=str(source))
     return list(dict.fromkeys(found))
 
 
-def parse_file(path: Path) -> ParseOutcome:
-    """Parse one digest; a bad one becomes an error record instead of stopping the run."""
+def digest_names(paths: Sequence[Path]) -> dict[Path, str]:
+    """The name that identifies each digest in the records and outputs.
+
+    A digest's file name, as long as no other digest of the run has the same one; digests
+    that share a file name in different folders are named `<folder>/<file>` (and, should two
+    folders share a name too, with a short hash of the folder's path), so each keeps its own
+    records and `digests/<stem>.json`.
+    """
+    by_name: dict[str, list[Path]] = {}
+    for path in paths:
+        by_name.setdefault(path.name, []).append(path)
+    names: dict[Path, str] = {}
+    for name, group in by_name.items():
+        distinct = {p.resolve() for p in group}
+        for path in group:
+            if len(distinct) == 1:
+                names[path] = name
+                continue
+            folder = path.resolve().parent
+            siblings = {p.resolve().parent for p in group if p.resolve().parent.name == folder.name}
+            tag = folder.name if len(siblings) == 1 else (
+                f"{folder.name}-{hashlib.sha256(str(folder).encode()).hexdigest()[:8]}")
+            names[path] = f"{tag}/{name}"
+    return names
+
+
+def parse_file(path: Path, name: str | None = None, *,
+               today: dt.date | None = None) -> ParseOutcome:
+    """Parse one digest; a bad one becomes an error record instead of stopping the run.
+
+    `name` identifies it (default: the file name, see `digest_names`); a digest dated after
+    `today` (UTC, default now) + 1 day gets a problem: its date line is probably a typo, and
+    papers are checked against it.
+    """
+    name = name or path.name
     try:
-        return ParseOutcome(file=path.name, digest=read_digest(path))
+        digest = read_digest(path, name)
     except DigestError as exc:
-        log.warning("digest %s cannot be read: %s", path.name, exc)
-        return ParseOutcome(file=path.name, error=Problem(kind=exc.kind, file=exc.file,
-                                                          line=exc.line, message=exc.message))
+        log.warning("digest %s cannot be read: %s", name, exc)
+        return ParseOutcome(file=name, error=Problem(kind=exc.kind, file=exc.file,
+                                                     line=exc.line, message=exc.message))
+    today = today or dt.datetime.now(dt.UTC).date()
+    future = sorted({e.date for e in digest.entries if e.date and e.date > today + DATE_AHEAD})
+    if future:
+        line = next(e.line for e in digest.entries if e.date == future[0])
+        problem = Problem(kind="future_date", file=name, line=line,
+                          message=f"dated {future[0].isoformat()}, in the future: check the "
+                                  "date line (papers are checked against it)")
+        digest = digest.model_copy(update={"problems": (*digest.problems, problem)})
+    return ParseOutcome(file=name, digest=digest)
 
 
 def remember(state: StateStore, outcomes: Sequence[ParseOutcome]) -> None:

@@ -84,6 +84,7 @@ def enrich_backfill(  # noqa: PLR0917 - flow parameters are passed by name
     logger = get_run_logger()
     out = Path(output).resolve()
     paths = pipeline.discover([Path(s) for s in (sources or ["seeds"])])
+    names = {str(p.resolve()): n for p, n in pipeline.digest_names(paths).items()}
     batches = partition(paths, batch_size)
     parent = get_run_context().flow_run  # type: ignore[union-attr]
     parent_id = str(parent.id) if parent is not None else "local"
@@ -94,7 +95,7 @@ def enrich_backfill(  # noqa: PLR0917 - flow parameters are passed by name
         run_deployment(
             name=deployment,
             parameters={"sources": batch, "output": str(out), "refresh": refresh,
-                        "render": False},
+                        "render": False, "names": {p: names[p] for p in batch}},
             timeout=0,  # start it and move on; workers pick it up
             idempotency_key=f"{parent_id}:{index}",
             flow_run_name=f"backfill-{index:04d}-{Path(batch[0]).stem}"[:120],
@@ -117,7 +118,7 @@ def enrich_backfill(  # noqa: PLR0917 - flow parameters are passed by name
     summary = BackfillSummary(output=str(out), batches=len(batches), runs=runs,
                               outputs=rendered, failed_runs=failed,
                               seconds=round(time.monotonic() - started, 1))
-    artifacts.publish(RunSummary(output=str(out), digests=tuple(p.name for p in paths),
+    artifacts.publish(RunSummary(output=str(out), digests=tuple(names.values()),
                                  outputs=rendered, seconds=summary.seconds), out)
     if failed:
         # The outputs hold everything that finished; the run is still a failure to look at.

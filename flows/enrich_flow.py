@@ -24,6 +24,7 @@ from enrich.digest.model import ParseOutcome
 from enrich.pipeline import RenderStats, RepoStats, ResolveStats
 from enrich.settings import Settings
 from enrich.store.db import StateStore
+from enrich.store.files import check_output_dir
 from enrich.store.lock import output_lock
 from flows import artifacts, fleet
 from flows.services import runtime_settings
@@ -35,9 +36,9 @@ MAX_PARSE_WORKERS = 4
 
 
 @task(name="parse-digest", cache_policy=NO_CACHE, retries=0)
-def parse_digest(path: str) -> ParseOutcome:
+def parse_digest(path: str, name: str) -> ParseOutcome:
     """Parse one digest file (bad input becomes an error record, never an exception)."""
-    return pipeline.parse_file(Path(path))
+    return pipeline.parse_file(Path(path), name)
 
 
 @task(name="resolve-arxiv", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=30)
@@ -82,6 +83,8 @@ def enrich_digests(  # noqa: PLR0917 - flow parameters are keyword-friendly by n
     refresh_github: bool = False,
     render: bool = True,
     lock_wait: float = 0.0,
+    force: bool = False,
+    names: dict[str, str] | None = None,
 ) -> RunSummary:
     """Parse the digests in `sources` (directories or files; default `seeds/`), find their
     papers on arXiv and their code on GitHub, and write the references into `output`.
@@ -89,16 +92,21 @@ def enrich_digests(  # noqa: PLR0917 - flow parameters are keyword-friendly by n
     `refresh` asks arXiv again for everything; `refresh_github` ignores the GitHub TTL.
     `render=False` (used by backfill partitions) records results without writing the combined
     files; `lock_wait` is how long to wait for another run holding the output directory.
+    `force` writes into a directory that holds other files and no state of ours. `names`
+    (path → digest name, from a backfill) keeps digests named as across the whole backfill.
     """
     started = time.monotonic()
     logger = get_run_logger()
     settings = runtime_settings(github=True)  # once per run, at the edge
     out = Path(output)
     paths = pipeline.discover([Path(s) for s in (sources or ["seeds"])])
+    named = {p: (names or {}).get(str(p)) or n for p, n in pipeline.digest_names(paths).items()}
     logger.info("%d digest file(s) from %s", len(paths), ", ".join(sources or ["seeds"]))
+    check_output_dir(out, force=force)
 
     with output_lock(out, wait=lock_wait) if render else contextlib.nullcontext():
-        outcomes = [f.result() for f in parse_digest.map([str(p) for p in paths])]
+        outcomes = [f.result() for f in parse_digest.map([str(p) for p in paths],
+                                                         [named[p] for p in paths])]
         state = StateStore.for_output(out)
         pipeline.remember(state, outcomes)
         failed = tuple(o for o in outcomes if o.error is not None)

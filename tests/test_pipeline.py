@@ -16,7 +16,7 @@ import pytest
 
 from enrich import pipeline
 from enrich.digest.model import Digest, Entry, ParseOutcome, Problem
-from enrich.errors import OutputError
+from enrich.errors import InputNotFoundError
 from enrich.net.gate import IntervalGate
 from enrich.settings import Settings
 from enrich.store.citekeys import KEY_NS, OWNER_NS
@@ -233,9 +233,9 @@ def test_discover_takes_digest_files_of_directories_and_files_as_given(tmp_path:
         "in/D.TXT", "in/a.txt", "in/b.md", "in/c.markdown", "odd.log"]
 
 
-def test_a_missing_digest_path_is_an_output_error(tmp_path: Path) -> None:
+def test_a_missing_digest_path_is_an_input_error(tmp_path: Path) -> None:
     missing = tmp_path / "nope.txt"
-    with pytest.raises(OutputError, match="no such digest file or directory") as caught:
+    with pytest.raises(InputNotFoundError, match="no such digest file or directory") as caught:
         pipeline.discover([tmp_path, missing])
     assert caught.value.path == str(missing)
 
@@ -402,11 +402,14 @@ def test_a_second_render_writes_nothing(run: Run) -> None:
 def test_render_sweeps_temp_files_a_killed_writer_left(run: Run) -> None:
     run.parse()
     (run.output / "digests").mkdir(parents=True)
-    stray = [run.output / ".papers.jsonl.x1.tmp", run.output / "digests" / ".a.json.x2.tmp"]
-    for path in stray:
+    stray = [run.output / ".papers.jsonl.digest-enrich-x1ab.tmp",
+             run.output / "digests" / ".a.json.digest-enrich-x2cd.tmp"]
+    users = [run.output / ".draft.tmp", run.output / "digests" / ".notes.json.x2.tmp"]
+    for path in (*stray, *users):
         path.write_text("half", encoding="utf-8")
     pipeline.render(run.output, run.state)
     assert not any(p.exists() for p in stray)
+    assert all(p.read_text(encoding="utf-8") == "half" for p in users)  # never the user's
 
 
 def test_a_failed_digest_view_names_the_problem(run: Run) -> None:

@@ -160,14 +160,16 @@ def decode_digest(data: bytes, file: str) -> str:
     if nul >= 0 or data.startswith((b"%PDF", b"\x89PNG", b"PK\x03\x04", b"\x1f\x8b", b"GIF8")):
         raise BinaryDigestError("binary data, not a text digest", file=file,
                                 line=_line_of(data, max(nul, 0)))
+    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
     try:
-        text = data.decode("utf-8-sig")
+        text = data[bom:].decode("utf-8")
     except UnicodeDecodeError as exc:
-        cut = " (the file ends inside a character: is it cut off?)" if exc.end == len(data) else ""
+        start, end = exc.start + bom, exc.end + bom  # offsets in the file, BOM included
+        cut = " (the file ends inside a character: is it cut off?)" if end == len(data) else ""
         raise DigestEncodingError(
-            f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} cannot be decoded"
+            f"not UTF-8: byte 0x{data[start]:02x} at offset {start} cannot be decoded"
             f"{cut}; save the digest as UTF-8",
-            file=file, line=_line_of(data, exc.start),
+            file=file, line=_line_of(data, start),
         ) from exc
     controls = len(text) - len(_CONTROL.sub("", text))
     if controls > max(16, len(text) // 20):
@@ -178,9 +180,12 @@ def decode_digest(data: bytes, file: str) -> str:
     return text
 
 
-def read_digest(path: Path) -> Digest:
-    """Read and parse one digest file (`.txt` rendered text or `.md` markdown)."""
-    name = path.name
+def read_digest(path: Path, name: str | None = None) -> Digest:
+    """Read and parse one digest file (`.txt` rendered text or `.md` markdown).
+
+    `name` identifies the digest in records and messages (default: the file name).
+    """
+    name = name or path.name
     try:
         size = path.stat().st_size
         if size > MAX_DIGEST_BYTES:

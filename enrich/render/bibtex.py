@@ -24,7 +24,8 @@ they were checked with):
     howpublished   the journal reference, when arXiv has one: the venue, in the one field every
                    @misc style prints (BibTeX `plain`/`unsrt`/natbib, biblatex), and that
                    biber's data model allows for @misc; the eprint fields stay
-    note           "Source code: <url>, …" for the paper's code repositories: printed by every
+    note           "Withdrawn (arXiv v3)" when the latest version withdraws the paper, then
+                   "Source code: <url>, …" for the paper's code repositories: printed by every
                    style, kept by every manager (Zotero: a child note; pandoc: CSL `note`)
     annote         the arXiv comment ("19 pages, 13 tables"): kept by Zotero (child note),
                    JabRef, pandoc (CSL `annote`) and biblatex (as `annotation`), printed by no
@@ -122,6 +123,18 @@ def code_note(urls: Sequence[str]) -> str:
     return "Source code: " + ", ".join(urls)
 
 
+def note(paper: Paper) -> str | None:
+    """The `note`: that the paper is withdrawn (printed first, where every style prints the
+    note), then its code repositories."""
+    parts = []
+    if paper.withdrawn:
+        version = f" v{paper.arxiv_version}" if paper.arxiv_version else ""
+        parts.append(f"Withdrawn (arXiv{version})")
+    if urls := code_urls(paper):
+        parts.append(code_note(urls))
+    return ". ".join(parts) or None
+
+
 def keywords(paper: Paper) -> list[str]:
     """The digest categories the paper appeared under, sorted, without repeats."""
     return sorted({d.category.strip() for d in paper.digests if d.category and d.category.strip()})
@@ -163,8 +176,8 @@ def entry_fields(paper: Paper, identifier: str, *, citekey: str = "",
     add("doi", doi_of(paper, identifier))
     add("url", f"https://arxiv.org/abs/{identifier}")
     add("howpublished", to_latex(paper.journal_ref or "", encoding=encoding))
-    urls = code_urls(paper)
-    add("note", encode_text(code_note(urls), encoding=encoding) if urls else None)
+    text = note(paper)
+    add("note", encode_text(text, encoding=encoding) if text else None)
     add("annote", to_latex(paper.comment or "", encoding=encoding))
     add("keywords", encode_text(", ".join(keywords(paper)), encoding=encoding))
     add("abstract", to_latex(paper.abstract or "", encoding=encoding))

@@ -13,7 +13,7 @@ The same papers, keys and choices as `references.bib` (render.bibtex), in CSL's 
     version          the arXiv version read
     DOI, URL         as in the .bib: publisher DOI else arXiv DOI; the arXiv abstract page
     container-title  the journal reference, when arXiv has one
-    note             "Source code: <url>, …" (BibTeX `note`, which pandoc maps to CSL `note`)
+    note             as in the .bib: withdrawn, then "Source code: <url>, …"
     annote           the arXiv comment (BibTeX `annote`, which pandoc maps to CSL `annote`)
     keyword          the digest categories, comma-separated
 
@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from enrich.record import to_json
-from enrich.render.bibtex import arxiv_id, code_note, code_urls, doi_of, keywords
+from enrich.render.bibtex import arxiv_id, doi_of, keywords, note
 from enrich.render.citekeys import keyed_papers
 from enrich.render.model import Paper
 from enrich.render.names import csl_names
@@ -48,11 +48,10 @@ def csl_item(key: str, paper: Paper, identifier: str) -> dict[str, Any]:
     if paper.published is not None:
         published = paper.published
         item["issued"] = {"date-parts": [[published.year, published.month, published.day]]}
-    urls = code_urls(paper)
     optional = {
         "version": str(paper.arxiv_version) if paper.arxiv_version else "",
         "container-title": to_plain(paper.journal_ref or ""),
-        "note": code_note(urls) if urls else "",
+        "note": note(paper) or "",
         "annote": to_plain(paper.comment or ""),
         "keyword": ", ".join(keywords(paper)),
         "abstract": to_plain(paper.abstract or ""),

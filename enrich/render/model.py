@@ -47,6 +47,8 @@ class Paper(Record):
     repos: tuple[Repo, ...] = ()
     citekey: str | None = None
     digests: tuple[DigestRef, ...] = ()
+    withdrawn: bool = Field(default=False,
+                            description="arXiv's latest version withdraws the paper.")
 
 
 class DigestViewEntry(Entry):
@@ -56,6 +58,9 @@ class DigestViewEntry(Entry):
     status: MatchStatus
     arxiv_id: str | None = None
     citekey: str | None = None
+    notes: tuple[str, ...] = Field(default=(), description="What the lookup found worth saying, "
+                                                           "e.g. the digest's link names another "
+                                                           "paper.")
 
 
 class DigestView(Record):

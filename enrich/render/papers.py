@@ -123,6 +123,7 @@ def _paper(key: str, entry: Entry, *, match: ArxivMatch, links: tuple[CodeLink, 
         journal_ref=found.journal_ref, comment=found.comment, abs_url=found.abs_url,
         pdf_url=found.pdf_url, digest_title=entry.title, digest_authors=entry.authors,
         match=record, links=links, repos=repos, citekey=citekey, digests=refs,
+        withdrawn=found.withdrawn,
     )
 
 
@@ -136,7 +137,7 @@ def digest_view(digest: Digest, placed: Sequence[Placed],
         paper = papers[item.key]
         entries.append(DigestViewEntry(
             **item.entry.model_dump(), paper=item.key, status=item.match.status,
-            arxiv_id=paper.arxiv_id, citekey=paper.citekey,
+            arxiv_id=paper.arxiv_id, citekey=paper.citekey, notes=item.match.notes,
         ))
     return DigestView(file=digest.file, category=digest.category, date=digest.date,
                       form=digest.form, problems=digest.problems, entries=tuple(entries))
@@ -163,6 +164,21 @@ def report(digests: Sequence[Digest], failures: Sequence[Problem],
          "candidates": [c.model_dump(mode="json") for c in p.match.candidates]}
         for p in papers if p.match.status != "matched"
     ]
+    # Why lookups failed, per service and reason: "arXiv was unreachable" belongs here, not
+    # only in a run's summary (the outputs are what stays).
+    errors: dict[str, dict[str, int]] = {}
+    for paper in papers:
+        if paper.match.status == "error":
+            reason = paper.match.error or "unknown"
+            errors.setdefault("arXiv", {})[reason] = errors.get("arXiv", {}).get(reason, 0) + 1
+        for repo in paper.repos:
+            if repo.status in ("error", "deferred"):
+                reason = repo.error or repo.status
+                errors.setdefault("GitHub", {})[reason] = (
+                    errors.get("GitHub", {}).get(reason, 0) + 1)
+    noted = [{"title": p.title, "arxiv_id": p.arxiv_id, "notes": list(p.match.notes),
+              "digests": [f"{d.file}#{d.index}" for d in p.digests]}
+             for p in papers if p.match.notes]
     return {
         "digests": {
             "read": len(digests),
@@ -173,5 +189,9 @@ def report(digests: Sequence[Digest], failures: Sequence[Problem],
         },
         "papers": {"total": len(papers), **by_status},
         "repos": dict(sorted(repo_status.items())),
+        "errors": {service: dict(sorted(reasons.items()))
+                   for service, reasons in sorted(errors.items())},
+        "notes": noted,
+        "withdrawn": sorted(p.arxiv_id for p in papers if p.withdrawn and p.arxiv_id),
         "unresolved": unresolved,
     }

@@ -156,7 +156,7 @@ class _Reader:
             return
         if self.stop is not None:
             for job in jobs:
-                self._fail(job, self.stop.status)
+                self._fail(job, self.stop.status, self.stop.message)
             return
         with ThreadPoolExecutor(max_workers=max(1, concurrency),
                                 thread_name_prefix="github") as pool:
@@ -168,22 +168,23 @@ class _Reader:
                 try:
                     answer = future.result()
                 except (CancelledError, _SkippedError):
-                    self._fail(job, self.stop.status if self.stop else self._worker_stop)
+                    self._fail(job, self.stop.status if self.stop else self._worker_stop,
+                               self.stop.message if self.stop else "not asked: GitHub stopped")
                 except RateLimitedError as exc:
                     retry_at = exc.retry_at.strftime("%Y-%m-%dT%H:%M:%SZ") if exc.retry_at \
                         else "later"
                     self._halt("deferred", f"GitHub quota exhausted until {retry_at}")
-                    self._fail(job, "deferred")
+                    self._fail(job, "deferred", f"GitHub quota exhausted until {retry_at}")
                     _cancel(futures)
                 except ServiceUnavailableError as exc:
                     # exc.message reads "unreachable: …", "unavailable: …" or
                     # "credentials refused: …".
                     self._halt("error", f"GitHub {exc.message}")
-                    self._fail(job, "error")
+                    self._fail(job, "error", f"GitHub {exc.message}")
                     _cancel(futures)
                 except BadResponseError as exc:
                     log.warning("GitHub: %s: %s", job.requested, exc)
-                    self._fail(job, "error")
+                    self._fail(job, "error", str(exc))
                 else:
                     self._record(job, answer)
 
@@ -224,7 +225,7 @@ class _Reader:
         if answer.outcome == "not_modified":
             if previous is None:
                 log.warning("GitHub: 304 for %s without stored facts", job.requested)
-                self._fail(job, "error")
+                self._fail(job, "error", "GitHub: 304 Not Modified without stored facts")
                 return
             repo = previous.repo.model_copy(update={"checked_at": when})
             etag = answer.etag or previous.etag
@@ -238,21 +239,23 @@ class _Reader:
             etag = answer.etag
         else:
             status: RepoStatus = "missing" if answer.outcome == "missing" else "unavailable"
-            repo = _placeholder(job, status).model_copy(update={"fetched_at": when,
-                                                                 "checked_at": when})
+            repo = _placeholder(job, status, answer.reason).model_copy(
+                update={"fetched_at": when, "checked_at": when})
             etag = None
         entry = StoredRepo(repo=repo, etag=etag, checked=checked, path=answer.path)
         self.store.put(job.key, entry)
         self.result.repos[job.key] = repo
 
-    def _fail(self, job: _Job, status: RepoStatus) -> None:
-        """A repository not read this time: keep its last good facts, else leave a placeholder."""
+    def _fail(self, job: _Job, status: RepoStatus, reason: str) -> None:
+        """A repository not read this time: keep its last good facts, else leave a placeholder
+        that says why."""
         self.failed.add(job.key)
         previous = job.stored if job.stored is not None and job.stored.answered else None
         if previous is not None:
-            self.result.repos[job.key] = previous.repo.model_copy(update={"status": status})
+            self.result.repos[job.key] = previous.repo.model_copy(
+                update={"status": status, "error": reason})
             return
-        repo = _placeholder(job, status)
+        repo = _placeholder(job, status, reason)
         self.store.put(job.key, StoredRepo(repo=repo, etag=None, checked=None, path=None))
         self.result.repos[job.key] = repo
 
@@ -261,9 +264,10 @@ class _SkippedError(Exception):
     """A job not sent because the run already stopped asking GitHub."""
 
 
-def _placeholder(job: _Job, status: RepoStatus) -> Repo:
+def _placeholder(job: _Job, status: RepoStatus, reason: str | None) -> Repo:
     return Repo(full_name=job.requested, requested=job.requested,
-                url=f"https://github.com/{job.requested}", status=status, source=job.source)
+                url=f"https://github.com/{job.requested}", status=status, source=job.source,
+                error=reason)
 
 
 def _cancel(futures: dict[Future[RepoAnswer], Any]) -> None:

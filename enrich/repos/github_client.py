@@ -43,7 +43,16 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
 
 from enrich.errors import (
     BadResponseError,
@@ -104,28 +113,48 @@ class GitHubStats:
         return self.quota_wait + self.retry.asked_wait
 
 
+# What a service's strings may hold before we store them: an SPDX identifier, a language name.
+_SPDX = r"^[A-Za-z0-9.+-]{1,64}$"
+_LANGUAGE = r"^[^\x00-\x1f\x7f{}\\<>@\[\]]{1,60}$"
+_NAME_PATTERN = r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$"
+
+
+def _checked_url(url: str, full_name: str) -> str:
+    """The repository's web URL: https, a plain host, and the path of its own name — else a
+    refusal (`"https://github.com/x/y} @misc{…"` must never reach an output)."""
+    match = re.fullmatch(r"https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?/([A-Za-z0-9._/-]+?)/?", url)
+    if match is None or match.group(1).lower() != full_name.lower():
+        raise ValueError("html_url is not the repository's own URL")
+    return url.rstrip("/")
+
+
 class _License(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    spdx_id: StrictStr | None = None
+    spdx_id: StrictStr | None = Field(default=None, pattern=_SPDX)
 
 
 class _RestRepo(BaseModel):
     """The fields of `GET /repos/{owner}/{repo}` we keep; wrong types are refused, not coerced."""
 
     model_config = ConfigDict(extra="ignore")
-    full_name: StrictStr = Field(pattern=r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
+    full_name: StrictStr = Field(pattern=_NAME_PATTERN)
     html_url: StrictStr
     stargazers_count: StrictInt = Field(ge=0)
     forks_count: StrictInt = Field(ge=0)
     license: _License | None = None
-    language: StrictStr | None = None
+    language: StrictStr | None = Field(default=None, pattern=_LANGUAGE)
     pushed_at: dt.datetime | None = None
     archived: StrictBool = False
     fork: StrictBool = False
 
+    @model_validator(mode="after")
+    def _own_url(self) -> _RestRepo:
+        self.html_url = _checked_url(self.html_url, self.full_name)
+        return self
+
     def facts(self) -> RepoFacts:
         return RepoFacts(
-            full_name=self.full_name, html_url=_html_url(self.html_url, self.full_name),
+            full_name=self.full_name, html_url=self.html_url,
             stars=self.stargazers_count, forks=self.forks_count,
             license=self.license.spdx_id if self.license else None, language=self.language,
             pushed_at=_utc(self.pushed_at), archived=self.archived, fork=self.fork,
@@ -134,19 +163,19 @@ class _RestRepo(BaseModel):
 
 class _GqlLicense(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    spdxId: StrictStr | None = None  # noqa: N815 - GraphQL's field name
+    spdxId: StrictStr | None = Field(default=None, pattern=_SPDX)  # noqa: N815 - GraphQL's
 
 
 class _GqlLanguage(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    name: StrictStr
+    name: StrictStr = Field(pattern=_LANGUAGE)
 
 
 class _GqlRepo(BaseModel):
     """The fields our GraphQL query selects on `Repository`."""
 
     model_config = ConfigDict(extra="ignore")
-    nameWithOwner: StrictStr = Field(pattern=r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")  # noqa: N815
+    nameWithOwner: StrictStr = Field(pattern=_NAME_PATTERN)  # noqa: N815
     url: StrictStr
     stargazerCount: StrictInt = Field(ge=0)  # noqa: N815
     forkCount: StrictInt = Field(ge=0)  # noqa: N815
@@ -156,9 +185,14 @@ class _GqlRepo(BaseModel):
     isArchived: StrictBool  # noqa: N815
     isFork: StrictBool = False  # noqa: N815
 
+    @model_validator(mode="after")
+    def _own_url(self) -> _GqlRepo:
+        self.url = _checked_url(self.url, self.nameWithOwner)
+        return self
+
     def facts(self) -> RepoFacts:
         return RepoFacts(
-            full_name=self.nameWithOwner, html_url=_html_url(self.url, self.nameWithOwner),
+            full_name=self.nameWithOwner, html_url=self.url,
             stars=self.stargazerCount, forks=self.forkCount,
             license=self.licenseInfo.spdxId if self.licenseInfo else None,
             language=self.primaryLanguage.name if self.primaryLanguage else None,
@@ -599,10 +633,6 @@ def _utc(when: dt.datetime | None) -> dt.datetime | None:
     if when is None:
         return None
     return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
-
-
-def _html_url(url: str, full_name: str) -> str:
-    return url if url.startswith(("https://", "http://")) else f"https://github.com/{full_name}"
 
 
 def _path_of(url: str, base: httpx.URL) -> str:

@@ -46,6 +46,9 @@ class Repo(Record):
         default=None, description="When GitHub last confirmed these facts (a 200 or a 304)."
     )
     source: LinkSource = "digest"
+    error: str | None = Field(
+        default=None, description="Why the repository is not `ok`: GitHub's words for a missing "
+                                  "or blocked one, or what stopped the lookup.")
 
 
 @dataclass(frozen=True)

@@ -313,7 +313,18 @@ def paper_from_result(result: arxiv.Result) -> ArxivPaper:
         updated=result.updated, primary_category=result.primary_category or None,
         categories=tuple(result.categories), doi=_clean(result.doi),
         journal_ref=_clean(result.journal_ref), comment=_clean(result.comment),
+        withdrawn=withdrawn(result.comment or "", result.summary),
     )
+
+
+_WITHDRAWN = re.compile(
+    r"\b(?:this|the) (?:paper|article|submission|manuscript|work) (?:has been|is|was|were) "
+    r"withdrawn|\bwithdrawn by (?:the )?(?:authors?|arxiv)|^\s*withdrawn\b", re.IGNORECASE)
+
+
+def withdrawn(comment: str, abstract: str) -> bool:
+    """Whether arXiv's comment or abstract of the latest version says it is withdrawn."""
+    return bool(_WITHDRAWN.search(comment) or _WITHDRAWN.search(abstract[:300]))
 
 
 def _clean(value: str | None) -> str | None:

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from rapidfuzz import fuzz
 
 from enrich.resolve.model import ArxivMatch, ArxivPaper, Candidate, EntryQuery, MatchMethod
-from enrich.text.names import family_key, person_key
+from enrich.text.names import family_key, person_key, two_names
 from enrich.text.normalise import STOPWORDS, normalise_title
 
 # Title similarity (0..1) a title must reach, besides having no unexplained words.
@@ -94,15 +94,18 @@ def shared_authors(digest_authors: Sequence[str], arxiv_authors: Sequence[str]) 
 
     Same surname, and the same first initial where both names have one: "Lars Huang" is not
     "Kwame Huang". Common surnames (Wang, Li, Kim) are shared by chance so often that a
-    surname alone would let the same title by another group through.
+    surname alone would let the same title by another group through. A name written family
+    name first ("Zhang Wei" for "Wei Zhang") agrees when both of its words do.
     """
     theirs = [person_key(n) for n in arxiv_authors]
+    their_pairs = {p for n in arxiv_authors if (p := two_names(n)) is not None}
     shared = 0
     for name in digest_authors:
         last, initial = person_key(name)
-        if last and any(last == other_last and (not initial or not other_initial
-                                                or initial == other_initial)
-                        for other_last, other_initial in theirs):
+        same_person = last and any(
+            last == other_last and (not initial or not other_initial or initial == other_initial)
+            for other_last, other_initial in theirs)
+        if same_person or ((pair := two_names(name)) is not None and pair in their_pairs):
             shared += 1
     return shared
 

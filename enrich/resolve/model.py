@@ -40,6 +40,8 @@ class ArxivPaper(Record):
     doi: str | None = Field(default=None, description="Publisher DOI, when authors gave one.")
     journal_ref: str | None = None
     comment: str | None = None
+    withdrawn: bool = Field(default=False,
+                            description="The latest version withdraws the paper.")
 
     @property
     def arxiv_doi(self) -> str:
@@ -73,4 +75,7 @@ class ArxivMatch(Record):
     score: float | None = None
     candidates: tuple[Candidate, ...] = ()
     error: str | None = Field(default=None, description="For status `error`: what went wrong.")
+    notes: tuple[str, ...] = Field(
+        default=(), description="What the user should know, e.g. a digest link naming another "
+                                "paper.")
     paper: ArxivPaper | None = None

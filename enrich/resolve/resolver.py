@@ -127,6 +127,7 @@ class Resolver:
         self._failed: dict[str, str] = {}
         self._queries: dict[str, EntryQuery] = {}
         self._sentinel: str | None = None
+        self._notes: dict[str, tuple[str, ...]] = {}
 
     def resolve(self, queries: Sequence[EntryQuery]) -> ResolveReport:
         """A verdict for every query (keyed by `fingerprint`)."""
@@ -202,6 +203,8 @@ class Resolver:
             if 0 <= now - progress.at < PROGRESS_SECONDS:
                 self._done[fp] = set(progress.done)
                 self._misses[fp] = list(progress.candidates)
+                if progress.notes:
+                    self._notes[fp] = progress.notes
                 resumed += 1
         return resumed
 
@@ -210,6 +213,8 @@ class Resolver:
         them and the outputs say why."""
         if not verdicts:
             return
+        verdicts = {fp: m.model_copy(update={"notes": (*m.notes, *self._notes[fp])})
+                    if fp in self._notes else m for fp, m in verdicts.items()}
         self._settled.update(verdicts)
         self._choose_sentinel(verdicts.values())
         if self._store is not None:
@@ -227,7 +232,8 @@ class Resolver:
             now = self._now()
             self._store.put_progress({
                 fp: Progress(done=tuple(sorted(self._done[fp])),
-                             candidates=tuple(self._misses.get(fp, [])), at=now)
+                             candidates=tuple(self._misses.get(fp, [])), at=now,
+                             notes=self._notes.get(fp, ()))
                 for fp in open_})
 
     def _open(self, fps: Sequence[str], phase: str) -> list[str]:
@@ -262,9 +268,16 @@ class Resolver:
             verdicts: dict[str, ArxivMatch] = {}
             for fp in asked:
                 query = self._queries[fp]
-                paper = found.get(query.arxiv_id_hint or "")
+                hint = query.arxiv_id_hint or ""
+                paper = found.get(hint)
                 if paper is not None and (verdict := decide_by_hint(query, paper)) is not None:
                     verdicts[fp] = verdict
+                else:
+                    # The digest's own link is wrong: say so on whatever the verdict becomes.
+                    named = (f"another paper ({paper.title})" if paper is not None
+                             else "no paper arXiv knows")
+                    self._notes[fp] = (f"the digest's link names arXiv:{hint}, {named}; "
+                                       "looked up by title and authors instead",)
             self._settle(verdicts)
             self._record_progress(asked, "hint")
 

@@ -7,12 +7,18 @@ import hashlib
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
 from enrich.errors import OutputError
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# Temp files are `.<name>.digest-enrich-<random>.tmp`: the sweep recognises ours by this mark.
+TEMP_MARK = ".digest-enrich-"
+_OUR_TEMP = re.compile(r"\..+" + re.escape(TEMP_MARK) + r"[A-Za-z0-9_]+\.tmp")
+_UMASK: int | None = None
+_UMASK_LOCK = threading.Lock()
 
 
 def atomic_write(path: Path, data: str | bytes) -> bool:
@@ -27,8 +33,11 @@ def atomic_write(path: Path, data: str | bytes) -> bool:
         if path.is_file() and path.stat().st_size == len(payload) and path.read_bytes() == payload:
             return False
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", suffix=".tmp",
+                                   dir=path.parent)
         try:
+            # mkstemp creates 0600; an output file is as readable as any file the user makes.
+            os.fchmod(fd, 0o666 & ~_umask())
             with os.fdopen(fd, "wb") as handle:
                 handle.write(payload)
                 handle.flush()
@@ -45,16 +54,34 @@ def atomic_write(path: Path, data: str | bytes) -> bool:
 
 
 def sweep_temp_files(directory: Path) -> int:
-    """Delete temp files a killed writer left behind (call only while holding the lock)."""
+    """Delete temp files a killed writer of ours left behind (call only while holding the
+    lock). Only our own: a user's `.draft.tmp` beside them is never touched."""
     removed = 0
     for folder in (directory, directory / "digests"):
         if not folder.is_dir():
             continue
-        for stray in folder.glob(".*.tmp"):
-            with contextlib.suppress(OSError):
-                stray.unlink()
-                removed += 1
+        for stray in folder.iterdir():
+            if _OUR_TEMP.fullmatch(stray.name) and stray.is_file() and not stray.is_symlink():
+                with contextlib.suppress(OSError):
+                    stray.unlink()
+                    removed += 1
     return removed
+
+
+def _umask() -> int:
+    """The process's umask, read once: from /proc where it can be read without changing it,
+    else by setting and restoring it (under a lock, before any file of ours is made)."""
+    global _UMASK  # noqa: PLW0603 - a process-wide constant, read lazily once
+    with _UMASK_LOCK:
+        if _UMASK is None:
+            try:
+                status = Path("/proc/self/status").read_text(encoding="ascii")
+                _UMASK = int(next(line.split()[1] for line in status.splitlines()
+                                  if line.startswith("Umask:")), 8)
+            except (OSError, StopIteration, ValueError, IndexError):
+                _UMASK = os.umask(0o022)
+                os.umask(_UMASK)
+        return _UMASK
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -109,3 +136,35 @@ def inside(directory: Path, candidate: Path) -> Path:
     if resolved != root and root not in resolved.parents:
         raise OutputError("refusing to write outside the output directory", path=str(candidate))
     return resolved
+
+
+# What an output directory of ours may hold besides our files: a placeholder or a note.
+_OURS = frozenset({".state", "digests", "papers.jsonl", "references.bib", "references.json",
+                   "report.json", ".gitkeep", ".gitignore", "README.md"})
+
+
+def check_output_dir(directory: Path, *, force: bool = False) -> None:
+    """Refuse an output directory that cannot be ours, before anything is written to it.
+
+    A file, or a directory that cannot be created or written, is refused always; a directory
+    that holds other things and no state of ours (`--output ~`) unless `force`: our temp-file
+    sweep and atomic renames must never meet a user's files by mistake.
+    """
+    if directory.exists() and not directory.is_dir():
+        raise OutputError("is a file, not a directory; choose a directory for the outputs",
+                          path=str(directory))
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the output directory: {exc.strerror or exc}",
+                          path=str(directory)) from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise OutputError("the output directory is not writable", path=str(directory))
+    if force or (directory / ".state").is_dir():
+        return
+    others = sorted(p.name for p in directory.iterdir() if p.name not in _OURS)
+    if others:
+        shown = ", ".join(others[:3]) + (", …" if len(others) > 3 else "")
+        raise OutputError(f"holds other files ({shown}) and no digest-enrich state; choose a new "
+                          "or empty directory, or pass --force to write into it anyway",
+                          path=str(directory))

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from enrich.errors import OutputError
+from enrich.errors import OutputInUseError
 
 LOCK_NAME = "output.lock"
 
@@ -38,7 +38,7 @@ def output_lock(output_dir: Path, *, wait: float = 0.0,
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     holder = _holder(path)
-                    raise OutputError(
+                    raise OutputInUseError(
                         f"another digest-enrich run is using this output directory{holder}; "
                         "wait for it to finish or choose another --output", path=str(output_dir),
                     ) from None

@@ -27,6 +27,7 @@ class Progress:
     done: tuple[str, ...]
     candidates: tuple[Candidate, ...]
     at: float
+    notes: tuple[str, ...] = ()
 
 
 class VerdictStore:
@@ -60,13 +61,14 @@ class VerdictStore:
                 done=tuple(str(d) for d in value.get("done", [])),
                 candidates=tuple(Candidate.model_validate(c)
                                  for c in value.get("candidates", [])),
-                at=float(value.get("at", 0)))
+                at=float(value.get("at", 0)),
+                notes=tuple(str(n) for n in value.get("notes", [])))
         return found
 
     def put_progress(self, progress: Mapping[str, Progress]) -> None:
         """Record progress of open entries in one transaction (after every batch)."""
         self._db.put_many(PROGRESS_NAMESPACE, {
-            fp: {"done": list(p.done), "at": p.at,
+            fp: {"done": list(p.done), "at": p.at, "notes": list(p.notes),
                  "candidates": [c.model_dump(mode="json") for c in p.candidates]}
             for fp, p in progress.items()
         })

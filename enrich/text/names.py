@@ -18,8 +18,9 @@ suffix:
 
 Everything else that looks at names goes through `parse_name`: `split_author_list` (a digest's
 `Authors:` line), `truncated` (a list ending in "et al."), the comparable forms `person_key` /
-`family_key` (matching and lookup fingerprints) and `family_word` / `given_word` (arXiv `au:`
-queries), and the writers in `enrich.render.names` (BibTeX, CSL-JSON).
+`family_key` (matching and lookup fingerprints), `two_names` (family name first or last),
+`family_word` / `given_word` (arXiv `au:` queries), and the writers in `enrich.render.names`
+(BibTeX, CSL-JSON).
 """
 
 
@@ -228,6 +229,24 @@ def person_key(name: str) -> tuple[str, str]:
     family = _folded_words(parsed.literal or parsed.family)
     given = _folded_words(parsed.given)
     return (family[-1] if family else "", given[0][0] if given else "")
+
+
+@functools.lru_cache(maxsize=65536)
+def two_names(name: str) -> frozenset[str] | None:
+    """The two words of a name written as exactly two full words ("Wei Zhang", "Zhang Wei"),
+    folded; None for any other name (initials, particles, suffixes, one word, three words).
+
+    Chinese, Korean, Vietnamese and Hungarian names are often written family name first in one
+    place and last in the other: two such names are the same person when their two words are
+    the same, in either order — never by an initial alone.
+    """
+    parsed = parse_name(name)
+    if parsed.literal or parsed.particle or parsed.suffix:
+        return None
+    words = _folded_words(f"{parsed.given} {parsed.family}")
+    if len(words) != 2 or min(len(w) for w in words) < 2 or words[0] == words[1]:
+        return None
+    return frozenset(words)
 
 
 def family_key(name: str) -> str:
