@@ -27,11 +27,13 @@ from pydantic import Field
 from enrich import pipeline
 from enrich.pipeline import RenderStats
 from enrich.record import Record
+from enrich.store.db import StateStore
 from enrich.store.lock import output_lock
+from enrich.store.runs import RunStore
 from flows import artifacts
 from flows.enrich_flow import issue_citekeys, write_outputs
 from flows.services import runtime_settings
-from flows.summary import RunSummary
+from flows.summary import RunSummary, combine
 
 PARTITION_DEPLOYMENT = "enrich-digests/partition"
 
@@ -118,8 +120,10 @@ def enrich_backfill(  # noqa: PLR0917 - flow parameters are passed by name
     summary = BackfillSummary(output=str(out), batches=len(batches), runs=runs,
                               outputs=rendered, failed_runs=failed,
                               seconds=round(time.monotonic() - started, 1))
-    artifacts.publish(RunSummary(output=str(out), digests=tuple(names.values()),
-                                 outputs=rendered, seconds=summary.seconds), out)
+    recorded = RunStore(StateStore.for_output(out)).summaries(str(c.id) for c in children)
+    artifacts.publish(combine(str(out), (RunSummary.model_validate(v) for v in recorded.values()),
+                              digests=tuple(names.values()), outputs=rendered,
+                              seconds=summary.seconds), out)
     if failed:
         # The outputs hold everything that finished; the run is still a failure to look at.
         raise RuntimeError(f"{len(failed)} of {len(runs)} partition run(s) did not complete: "

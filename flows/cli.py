@@ -1,6 +1,7 @@
 """The `digest-enrich` command line.
 
     digest-enrich run [SOURCES...] [--output DIR]   the main job, Prefect in embedded mode
+                                                    (exit codes: `run --help`)
     digest-enrich parse FILE...                     parsed digests as JSON on stdout
     digest-enrich render [--output DIR]             rewrite the outputs from the recorded state
 
@@ -18,7 +19,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from enrich import __version__
-from enrich.errors import DigestEnrichError, DigestError
+from enrich.errors import (
+    DigestEnrichError,
+    DigestError,
+    InputNotFoundError,
+    OutputError,
+    OutputInUseError,
+)
 from enrich.record import to_json
 
 # Prefect's embedded mode is chatty (banners, per-task state lines, telemetry attempts that
@@ -35,6 +42,17 @@ QUIET_PREFECT = {
 }
 
 
+# Exit codes: what went wrong, for scripts and schedulers (README, "Exit codes").
+EXIT_OK = 0
+EXIT_FAILED = 1  # the run failed (an unexpected error), or `parse` met a bad digest
+EXIT_USAGE = 2  # argparse's own code for a wrong command line
+EXIT_INPUT = 3  # a digest file or directory given does not exist
+EXIT_OUTPUT = 4  # the output directory cannot be used
+EXIT_BUSY = 5  # another run holds the output directory
+EXIT_PREFECT = 6  # the Prefect server named by PREFECT_API_URL does not answer
+EXIT_INTERRUPTED = 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -42,13 +60,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.handler(args)
     except DigestEnrichError as exc:
-        print(f"digest-enrich: {exc}", file=sys.stderr)
-        return 1
+        return _fail(exc, next((c for kind, c in _EXIT_CODES if isinstance(exc, kind)),
+                               EXIT_FAILED))
     except KeyboardInterrupt:
         print("digest-enrich: interrupted; finished lookups are kept, run again to continue",
               file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: one line by default, the traceback with -v
+        if args.verbose:
+            raise
+        return _fail(f"unexpected {type(exc).__name__}: {exc} (run with -v for the details)",
+                     EXIT_FAILED)
     return code
+
+
+def _fail(problem: object, code: int) -> int:
+    print(f"digest-enrich: {problem}", file=sys.stderr)
+    return code
+
+
+class PrefectUnreachableError(DigestEnrichError):
+    """PREFECT_API_URL names a server that does not answer."""
+
+
+# Most specific first: OutputInUseError is an OutputError.
+_EXIT_CODES: tuple[tuple[type[DigestEnrichError], int], ...] = (
+    (InputNotFoundError, EXIT_INPUT), (OutputInUseError, EXIT_BUSY),
+    (OutputError, EXIT_OUTPUT), (PrefectUnreachableError, EXIT_PREFECT))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,11 +94,16 @@ def _parser() -> argparse.ArgumentParser:
         prog="digest-enrich",
         description="Turn arXiv digest posts into clean references: arXiv IDs, code, BibTeX.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="show progress (-v) or debug detail (-vv) on stderr")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help=VERBOSE_HELP)
+    # -v works after the subcommand too (`digest-enrich run -v`).
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                        help=VERBOSE_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="enrich the digests and write the outputs")
+    run = sub.add_parser("run", help="enrich the digests and write the outputs",
+                         parents=[common], epilog=EXIT_HELP,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("sources", nargs="*", default=["seeds"], metavar="SOURCE",
                      help="digest directories or files (default: seeds)")
     run.add_argument("-o", "--output", default="output", help="output directory")
@@ -70,16 +113,32 @@ def _parser() -> argparse.ArgumentParser:
                      help="re-read repository facts even when they are fresh")
     run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                      help="wait this long for another run using the output directory")
+    run.add_argument("--force", action="store_true",
+                     help="write into an output directory that holds other files")
     run.set_defaults(handler=_run)
 
-    parse = sub.add_parser("parse", help="print parsed digests as JSON")
+    parse = sub.add_parser("parse", help="print parsed digests as JSON", parents=[common])
     parse.add_argument("files", nargs="+", type=Path, metavar="FILE")
     parse.set_defaults(handler=_parse)
 
-    render = sub.add_parser("render", help="rewrite the output files from the recorded state")
+    render = sub.add_parser("render", help="rewrite the output files from the recorded state",
+                            parents=[common])
     render.add_argument("-o", "--output", default="output", help="output directory")
     render.set_defaults(handler=_render)
     return parser
+
+
+VERBOSE_HELP = "show warnings and progress (-v) or debug detail (-vv) on stderr"
+EXIT_HELP = """exit codes:
+  0  the run completed (also when papers stay unresolved or a service was down:
+     the summary and report.json say so)
+  1  the run failed unexpectedly
+  2  wrong command line
+  3  a digest file or directory given does not exist
+  4  the output directory cannot be used (a file, not writable, someone else's files)
+  5  another run is using the output directory
+  6  PREFECT_API_URL names a Prefect server that does not answer
+130  interrupted"""
 
 
 def _configure_logging(verbose: int) -> None:
@@ -138,16 +197,22 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from enrich.pipeline import discover
+    from enrich.store.files import check_output_dir
     from enrich.store.lock import lock_is_free
 
+    # Ordinary mistakes are found before Prefect starts, and said in one line.
+    discover([Path(s) for s in args.sources])
     out = Path(args.output)
+    check_output_dir(out, force=args.force)
     if args.wait <= 0 and not lock_is_free(out):
-        # Say so before starting Prefect; the flow itself takes the lock for real.
-        print(f"digest-enrich: another digest-enrich run is using {out}; wait for it to finish, "
-              "use --wait SECONDS, or choose another --output", file=sys.stderr)
-        return 1
+        # The flow itself takes the lock for real.
+        raise OutputInUseError("another digest-enrich run is using this output directory; "
+                               "wait for it to finish, use --wait SECONDS, or choose another "
+                               "--output", path=str(out))
     for key, value in QUIET_PREFECT.items():
         os.environ.setdefault(key, value)
+    _check_prefect_api()
     from flows.enrich_flow import enrich_digests
     from flows.reaper import reap_embedded_server
     from flows.summary import terminal_text
@@ -155,11 +220,29 @@ def _run(args: argparse.Namespace) -> int:
     with reap_embedded_server():
         summary = enrich_digests(sources=list(args.sources), output=args.output,
                                  refresh=args.refresh, refresh_github=args.refresh_github,
-                                 lock_wait=args.wait)
+                                 lock_wait=args.wait, force=args.force)
     print(terminal_text(summary))
     # The run completed: exit 0 even when digests failed or papers are unresolved (they are in
     # the summary, report.json and the artifacts); non-zero only when the run itself failed.
     return 0
+
+
+def _check_prefect_api() -> None:
+    """With PREFECT_API_URL set (a profile or the environment), its server must answer."""
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().api.url
+    if not url:
+        return  # the embedded mode
+    import httpx
+
+    try:
+        httpx.get(url.rstrip("/") + "/health", timeout=5.0).raise_for_status()
+    except httpx.HTTPError as exc:
+        raise PrefectUnreachableError(
+            f"PREFECT_API_URL={url} does not answer ({type(exc).__name__}); start that server "
+            "(`prefect server start`), or run without one: `prefect config unset "
+            "PREFECT_API_URL` (and unset it in the environment)") from None
 
 
 if __name__ == "__main__":

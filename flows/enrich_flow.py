@@ -16,6 +16,7 @@ from typing import Literal
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import get_run_context
 from prefect.logging import get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -26,6 +27,7 @@ from enrich.settings import Settings
 from enrich.store.db import StateStore
 from enrich.store.files import check_output_dir
 from enrich.store.lock import output_lock
+from enrich.store.runs import RunStore
 from flows import artifacts, fleet
 from flows.services import runtime_settings
 from flows.summary import RunSummary
@@ -115,7 +117,15 @@ def enrich_digests(  # noqa: PLR0917 - flow parameters are keyword-friendly by n
                            bad.error.message if bad.error else "")
         files = [o.file for o in outcomes if o.digest is not None]
         arxiv = resolve_arxiv(output, files, refresh, settings)
+        if arxiv.unavailable:
+            # Said in the flow run's own log, which a server keeps (not only on the worker).
+            logger.warning("arXiv was unavailable: %s; %d entries stay unresolved and are "
+                           "asked again on the next run", arxiv.unavailable,
+                           arxiv.statuses.get("error", 0))
         github = read_github(output, files, refresh_github, settings)
+        if github.unavailable:
+            logger.warning("GitHub was unavailable: %s; repository facts are read on the "
+                           "next run", github.unavailable)
         rendered = None
         if render:
             issue_citekeys(output)
@@ -126,6 +136,9 @@ def enrich_digests(  # noqa: PLR0917 - flow parameters are keyword-friendly by n
                          problems=problems,
                          arxiv=arxiv, github=github, outputs=rendered,
                          seconds=round(time.monotonic() - started, 1))
+    run = get_run_context().flow_run  # type: ignore[union-attr]
+    if run is not None:  # a backfill's parent adds up what its partitions recorded
+        RunStore(StateStore.for_output(out)).record(str(run.id), summary.model_dump(mode="json"))
     if render:
         artifacts.publish(summary, out)
     return summary

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pydantic import Field
 
 from enrich.digest.model import ParseOutcome, Problem
@@ -22,6 +24,42 @@ class RunSummary(Record):
     seconds: float = 0.0
 
 
+def _add(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    return dict(sorted({k: a.get(k, 0) + b.get(k, 0) for k in {*a, *b}}.items()))
+
+
+def _first(*values: str | None) -> str | None:
+    return next((v for v in values if v), None)
+
+
+def combine(output: str, parts: Iterable[RunSummary], *, digests: tuple[str, ...],
+            outputs: RenderStats | None, seconds: float) -> RunSummary:
+    """One summary of a backfill from its partitions' (requests, waits and statuses added up,
+    the first outage each service had said)."""
+    arxiv, github = ResolveStats(), RepoStats()
+    failed: list[ParseOutcome] = []
+    problems: list[Problem] = []
+    for part in parts:
+        a, g = part.arxiv, part.github
+        arxiv = ResolveStats(
+            entries=arxiv.entries + a.entries, looked_up=arxiv.looked_up + a.looked_up,
+            from_cache=arxiv.from_cache + a.from_cache, requests=arxiv.requests + a.requests,
+            retries=arxiv.retries + a.retries,
+            retry_wait=round(arxiv.retry_wait + a.retry_wait, 3),
+            gate_wait=round(arxiv.gate_wait + a.gate_wait, 3),
+            statuses=_add(arxiv.statuses, a.statuses),
+            unavailable=_first(arxiv.unavailable, a.unavailable))
+        github = RepoStats(
+            repos=github.repos + g.repos, requests=github.requests + g.requests,
+            statuses=_add(github.statuses, g.statuses), wait=round(github.wait + g.wait, 3),
+            unavailable=_first(github.unavailable, g.unavailable))
+        failed.extend(part.failed)
+        problems.extend(part.problems)
+    return RunSummary(output=output, digests=digests, failed=tuple(failed),
+                      problems=tuple(problems), arxiv=arxiv, github=github, outputs=outputs,
+                      seconds=seconds)
+
+
 def terminal_text(summary: RunSummary) -> str:
     """The run in plain words for the terminal."""
     a, g, o = summary.arxiv, summary.github, summary.outputs
@@ -34,8 +72,9 @@ def terminal_text(summary: RunSummary) -> str:
     for problem in summary.problems:
         lines.append(f"  ~ {problem.where}: {problem.message}")
     statuses = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in a.statuses.items()) or "none"
-    lines.append(f"  arXiv:  {statuses} — {a.requests} request(s), {a.from_cache} from cache, "
-                 f"{a.gate_wait + a.retry_wait:.1f} s waiting on the rate limit")
+    lines.append(f"  arXiv:  {statuses} — {a.requests} request(s), {a.from_cache} from cache"
+                 + _waits(a.gate_wait, "between requests (arXiv's rate limit)")
+                 + _waits(a.retry_wait, "backing off after errors"))
     unresolved = sum(n for s, n in a.statuses.items() if s != "matched")
     if a.unavailable:
         lines.append(f"  arXiv was unreachable or unavailable ({a.unavailable}); "
@@ -43,7 +82,8 @@ def terminal_text(summary: RunSummary) -> str:
                      "and will be retried on the next run")
     repo_statuses = ", ".join(f"{n} {s}" for s, n in g.statuses.items()) or "none linked"
     lines.append(f"  GitHub: {g.repos} repositor{'y' if g.repos == 1 else 'ies'} "
-                 f"({repo_statuses}) — {g.requests} request(s)")
+                 f"({repo_statuses}) — {g.requests} request(s)"
+                 + _waits(g.wait, "waiting on GitHub's rate limits"))
     if g.unavailable:
         lines.append(f"  GitHub was unreachable or unavailable ({g.unavailable}); repository "
                      "facts are missing or stale and will be read on the next run")
@@ -52,6 +92,11 @@ def terminal_text(summary: RunSummary) -> str:
                      f"references.bib ({len(o.written)} file(s) changed) "
                      f"in {summary.seconds:.1f} s")
     return "\n".join(lines)
+
+
+def _waits(seconds: float, what: str) -> str:
+    """", 2.5 s <what>" when there was such a wait worth saying, else nothing."""
+    return f", {seconds:.1f} s {what}" if seconds >= 0.05 else ""
 
 
 def markdown(summary: RunSummary) -> str:
@@ -80,7 +125,7 @@ def markdown(summary: RunSummary) -> str:
     repo_statuses = ", ".join(f"{v} {k}" for k, v in g.statuses.items()) or "none"
     lines += [
         f"- **Repositories (GitHub)**: {repo_statuses}",
-        f"- **GitHub requests**: {g.requests}; waited {g.wait:.1f} s on rate limits",
+        f"- **GitHub requests**: {g.requests}; waited {g.wait:.1f} s on GitHub's rate limits",
     ]
     if g.unavailable:
         lines.append(f"- **GitHub unavailable**: {g.unavailable}")
