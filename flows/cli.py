@@ -229,20 +229,19 @@ def _run(args: argparse.Namespace) -> int:
 
 def _check_prefect_api() -> None:
     """With PREFECT_API_URL set (a profile or the environment), its server must answer."""
+    from prefect.client.orchestration import get_client
     from prefect.settings import get_current_settings
 
     url = get_current_settings().api.url
     if not url:
         return  # the embedded mode
-    import httpx
-
-    try:
-        httpx.get(url.rstrip("/") + "/health", timeout=5.0).raise_for_status()
-    except httpx.HTTPError as exc:
+    with get_client(sync_client=True) as client:
+        problem = client.api_healthcheck()
+    if problem is not None:
         raise PrefectUnreachableError(
-            f"PREFECT_API_URL={url} does not answer ({type(exc).__name__}); start that server "
-            "(`prefect server start`), or run without one: `prefect config unset "
-            "PREFECT_API_URL` (and unset it in the environment)") from None
+            f"PREFECT_API_URL={url} does not answer ({type(problem).__name__}); start that "
+            "server (`prefect server start`), or run without one: `prefect config unset "
+            "PREFECT_API_URL` (and unset it in the environment)")
 
 
 if __name__ == "__main__":
