@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bench.arxiv_bench import parse as parse_bench
@@ -670,9 +670,24 @@ def test_queries_never_carry_grammar_characters_unquoted(title: str, authors: li
             assert "?" not in clause and "*" not in clause
 
 
-@settings(max_examples=200, deadline=None)
-@given(title=title_text)
-def test_a_title_phrase_always_finds_the_paper_of_that_title(title: str) -> None:
+# The fake indexes with its own folding (tests/fakes/textfold.py), so these see where the
+# resolver's folding and arXiv's index disagree.
+TEX_FOLDING_BUG = pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "BUG: enrich.text.normalise.strip_tex folds TeX unlike arXiv's index: its accent pattern "
+    "takes a command's first letter for an accent (`$\\beta$` becomes 'eta', `\\theta` 'heta', "
+    "`\\cdot` 'dot') and swallows the space after an accented letter (`Caf\\'e Society` becomes "
+    "'cafesociety'); it drops font commands (`\\mathcal{O}` is 'o', where an index of the TeX "
+    "source, the fake's and presumably arXiv's, holds 'mathcal o'). "
+    "The title phrase then misses the paper and resolution falls back to costlier queries."))
+TEX_TITLES = [
+    ("accent-before-a-space", r"Caf\'e Society: Contrastive Learning at Scale"),
+    ("greek-letter", r"Learning $\beta$-Calibrated Prompts"),
+    ("greek-letter-theta", r"$\theta$-Tuning for Sparse Models"),
+    ("font-command", r"Fast $\mathcal{O}(n)$ Attention"),
+]
+
+
+def _phrase_finds_its_paper(title: str) -> None:
     phrase = title_phrase(title)
     if phrase is None:
         assert not normalise_title(title)
@@ -682,3 +697,24 @@ def test_a_title_phrase_always_finds_the_paper_of_that_title(title: str) -> None
                          "2024-01-03")])
     page = index.answer({"search_query": phrase, "max_results": "5"})
     assert "2401.00001" in [s.arxiv_id for s in page.entries]
+
+
+@TEX_FOLDING_BUG
+@settings(max_examples=200, deadline=None)
+@given(title=title_text)
+@example(title=TEX_TITLES[0][1])  # fails every run, not only when the search draws a TeX case
+def test_a_title_phrase_always_finds_the_paper_of_that_title(title: str) -> None:
+    _phrase_finds_its_paper(title)
+
+
+@settings(max_examples=300, deadline=None)
+@given(title=st.lists(st.sampled_from([p for p in _TITLE_PIECES if "\\" not in p]),
+                      max_size=40).map("".join))
+def test_a_title_phrase_finds_the_paper_of_a_title_without_tex_commands(title: str) -> None:
+    _phrase_finds_its_paper(title)
+
+
+@TEX_FOLDING_BUG
+@pytest.mark.parametrize("title", [t[1] for t in TEX_TITLES], ids=[t[0] for t in TEX_TITLES])
+def test_a_title_phrase_finds_the_paper_of_a_title_with_tex_commands(title: str) -> None:
+    _phrase_finds_its_paper(title)
