@@ -17,9 +17,6 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bench.arxiv_bench import parse as parse_bench
-from bench.arxiv_bench import score as score_bench
-from bench.corpus import generate
 from enrich.digest.parse import read_digest
 from enrich.net.gate import IntervalGate
 from enrich.net.http import make_client
@@ -38,6 +35,9 @@ from enrich.store.db import StateStore
 from enrich.text.normalise import normalise_title
 from tests.fakes.arxiv_api import FakeArxiv, FaultPlan, Index, parse_query, tokenize
 from tests.fakes.arxiv_corpus import FakePaper, FakeVersion, MatchCase, load_cases, load_corpus
+from tests.support.corpus import generate
+from tests.support.scoring import parse as parse_corpus
+from tests.support.scoring import score as score_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
@@ -371,12 +371,12 @@ def test_a_batch_answer_cut_by_max_results_is_split_and_asked_again(
 def test_a_generated_corpus_resolves_without_a_wrong_id(resolver_on: Build,
                                                         tmp_path: Path) -> None:
     corpus = generate(300, seed=11)
-    queries, truth, _ = parse_bench(corpus, tmp_path / "digests")
+    queries, truth, _ = parse_corpus(corpus, tmp_path / "digests")
     with FakeArxiv(corpus.papers) as server:
         report = resolver_on(server).resolve(queries)
         requests = server.request_count
     found = [found_id(verdict(report, q)) for q in queries]
-    figures = score_bench(found, [verdict(report, q).status for q in queries], truth)
+    figures = score_corpus(found, [verdict(report, q).status for q in queries], truth)
     assert figures["wrong"] == 0, figures["by_kind"]
     assert figures["recall"] >= 0.99
     assert requests / len(queries) <= 0.2
