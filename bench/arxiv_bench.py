@@ -3,10 +3,10 @@
     python -m bench.arxiv_bench [--entries 1000] [--seed 0] [--interval 0.005]
                                 [--fault-rate 0.0] [--no-naive] [--json]
 
-Generates a digest corpus (`bench.corpus`), writes it as digest text files, parses them with the
-real parser, serves the corpus from the loopback fake arXiv, and resolves every entry with the
-real client (process-wide gate, `ARXIV_MIN_INTERVAL` = `--interval`) and resolver (state on
-disk). Then:
+Generates a digest corpus (`tests.support.corpus`), writes it as digest text files, parses them
+with the real parser, serves the corpus from the loopback fake arXiv, and resolves every entry
+with the real client (process-wide gate, `ARXIV_MIN_INTERVAL` = `--interval`) and resolver
+(state on disk). Then:
 
 * a re-run with the same state (should ask arXiv nothing),
 * a naive baseline in the same run: one `ti:"<title>"` query per entry, first hit accepted.
@@ -31,12 +31,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.corpus import BenchCorpus, Expectation, generate
-from enrich.digest.parse import read_digest
 from enrich.errors import DigestEnrichError
 from enrich.net.gate import process_gate, reset_process_gates
 from enrich.net.http import make_client
-from enrich.render.papers import entry_query
 from enrich.resolve.arxiv_client import ArxivClient
 from enrich.resolve.matching import fingerprint
 from enrich.resolve.model import EntryQuery
@@ -44,58 +41,12 @@ from enrich.resolve.resolver import Resolver
 from enrich.settings import Settings
 from enrich.store.db import StateStore
 from tests.fakes.arxiv_api import FakeArxiv, FaultPlan
+from tests.support.corpus import Expectation, generate
+from tests.support.scoring import parse, score
 
 ARXIV_INTERVAL = 3.0  # arXiv's terms of use: one request every three seconds
 GOALS = {"requests_per_entry": 0.15, "rerun_requests": 0, "precision": 1.0, "recall": 0.99,
          "gate_violations": 0}
-
-
-def parse(corpus: BenchCorpus, directory: Path) -> tuple[list[EntryQuery], list[Expectation],
-                                                           dict[str, int]]:
-    """Write and parse the digests; pair each parsed entry with its expectation."""
-    queries: list[EntryQuery] = []
-    truth: list[Expectation] = []
-    links = Counter[str]()
-    for path in corpus.write(directory):
-        digest = read_digest(path)
-        for entry in digest.entries:
-            expected = corpus.truth[(path.name, entry.index)]
-            queries.append(entry_query(entry))
-            truth.append(expected)
-            if expected.repo:
-                links["expected"] += 1
-                wanted = f"github.com/{expected.repo}".lower()
-                links["found"] += any(url.lower().startswith(f"https://{wanted}")
-                                      for url in entry.code_urls)
-    if len(truth) != corpus.entries:
-        raise DigestEnrichError(f"parsed {len(truth)} entries, generated {corpus.entries}")
-    return queries, truth, dict(links)
-
-
-def score(found: Sequence[str | None], statuses: Sequence[str],
-          truth: Sequence[Expectation]) -> dict[str, Any]:
-    """Precision, recall and outcome counts; per kind, recall and wrong IDs."""
-    correct = wrong = 0
-    by_kind: dict[str, Counter[str]] = {}
-    for got, status, expect in zip(found, statuses, truth, strict=True):
-        kind = by_kind.setdefault(expect.kind, Counter())
-        kind["entries"] += 1
-        kind["on_arxiv"] += expect.expected is not None
-        if got is not None and got == expect.expected:
-            correct += 1
-            kind["correct"] += 1
-        elif got is not None:
-            wrong += 1
-            kind["wrong"] += 1
-        kind[status] += 1
-    on_arxiv = sum(1 for t in truth if t.expected is not None)
-    return {
-        "correct": correct, "wrong": wrong, "on_arxiv": on_arxiv,
-        "precision": correct / (correct + wrong) if correct + wrong else 1.0,
-        "recall": correct / on_arxiv if on_arxiv else 1.0,
-        "statuses": dict(sorted(Counter(statuses).items())),
-        "by_kind": {k: dict(v) for k, v in sorted(by_kind.items())},
-    }
 
 
 def _client(settings: Settings, *, confirm_empty: int = 1) -> ArxivClient:

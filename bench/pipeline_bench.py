@@ -3,7 +3,7 @@
     python -m bench [--sizes 100,1000,5000] [--seed 0] [--interval 0.002]
                     [--naive-sample N] [--no-token] [--json PATH]
 
-For each size, generate a corpus with `bench.corpus` (decoys, typos, retitled papers, papers
+For each size, generate a corpus with `tests.support.corpus` (decoys, typos, retitled papers, papers
 not on arXiv, duplicates, GitHub links), serve its papers from the loopback fake arXiv and every
 linked repository from the fake GitHub (every 15th renamed since the digest, every 20th deleted,
 every 40th DMCA-blocked), write the digests as text files, and run each variant in a fresh
@@ -27,8 +27,8 @@ best of three), the process's peak RSS and its growth while the pipeline ran, pe
 The fakes run in the measuring process (their corpora are loaded before the RSS baseline is
 taken, so the growth is the pipeline's). The fake arXiv's search is a linear scan over its
 corpus per request, which makes serving quadratic in the corpus size; the benchmark puts an
-inverted word index in front of it (`IndexedSearch`) that answers exactly what the scan
-answers (checked by `tests/test_bench_smoke.py`), so wall times measure the pipeline.
+inverted word index in front of it (`tests.support.indexed_search`) that answers exactly what
+the scan answers (checked by `tests/test_indexed_search.py`), so wall times measure the pipeline.
 
 GitHub's anonymous quota (60 an hour) is lifted here: this counts requests; `bench.github_bench`
 shows what the real quota does. Results go to `bench/results/latest.json`.
@@ -45,9 +45,8 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -55,8 +54,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from bench.arxiv_bench import _naive, score
-from bench.corpus import BenchCorpus, Expectation, generate
+from bench.arxiv_bench import _naive
 from enrich import pipeline
 from enrich.digest.parse import read_digest
 from enrich.net.gate import process_gate, reset_process_gates
@@ -67,27 +65,16 @@ from enrich.settings import Settings
 from enrich.store.db import StateStore
 from enrich.store.files import view_stems
 from enrich.store.repos import RepoStore
-from tests.fakes.arxiv_api import (
-    TEXT_FIELDS,
-    And,
-    AndNot,
-    Empty,
-    FakeArxiv,
-    Index,
-    IndexedPaper,
-    Node,
-    Or,
-    QuerySyntaxError,
-    TextLeaf,
-    parse_query,
-)
+from tests.fakes.arxiv_api import FakeArxiv
 from tests.fakes.github_api import DEFAULT_TOKEN, FakeGitHub
-from tests.fakes.github_corpus import FakeRepo, GitHubCorpus
+from tests.fakes.github_corpus import GitHubCorpus
+from tests.support.corpus import BenchCorpus, Expectation, generate
+from tests.support.indexed_search import indexed_fake_arxiv
+from tests.support.scoring import expected_repo, github_corpus, linked_repos, score
 
 ARXIV_INTERVAL = 3.0  # arXiv's terms of use: one request every three seconds
 DEFAULT_SIZES = (100, 1000, 5000)
 RESULTS = Path(__file__).resolve().parent / "results"
-RENAMED_EVERY, DELETED_EVERY, BLOCKED_EVERY = 15, 20, 40
 
 log = logging.getLogger(__name__)
 
@@ -96,127 +83,17 @@ log = logging.getLogger(__name__)
 # The services
 
 
-def github_corpus(names: Iterable[str]) -> GitHubCorpus:
-    """Every linked repository; every 15th renamed since, every 20th deleted, every 40th blocked.
-
-    Names are compared case-insensitively and assigned in sorted order, so the same links always
-    give the same corpus.
-    """
-    distinct = sorted({n.lower(): n for n in names}.values(), key=str.lower)
-    repos: list[FakeRepo] = []
-    deleted: list[str] = []
-    for i, name in enumerate(distinct):
-        if i % DELETED_EVERY == DELETED_EVERY - 1:
-            deleted.append(name)
-            continue
-        renamed = i % RENAMED_EVERY == 0
-        repos.append(FakeRepo(
-            id=700_000_000 + i, full_name=f"{name}-renamed" if renamed else name,
-            stars=(i * 7919) % 40_000, forks=(i * 31) % 800,
-            language=("Python", "C++", None)[i % 3], license=("MIT", "Apache-2.0", None)[i % 3],
-            renamed_from=(name,) if renamed else (),
-            blocked="dmca" if i % BLOCKED_EVERY == BLOCKED_EVERY - 2 else None))
-    return GitHubCorpus(tuple(repos), tuple(deleted))
-
-
-def expected_repo(corpus: GitHubCorpus, name: str) -> tuple[str, str, int | None]:
-    """(status, full name today, stars) the pipeline must report for a linked repository."""
-    if name.lower() in {d.lower() for d in corpus.deleted}:
-        return "missing", name, None
-    for repo in corpus.repos:
-        if name.lower() in {n.lower() for n in (repo.full_name, *repo.renamed_from)}:
-            if repo.blocked:
-                return "unavailable", name, None
-            return "ok", repo.full_name, repo.stars
-    raise KeyError(name)
-
-
-class IndexedSearch(Index):
-    """The fake arXiv's `Index` with an inverted word index in front of its linear scan.
-
-    `Index.answer` evaluates the query against every paper. Here the query's tree first gives a
-    superset of the papers that can match (a text leaf needs each of its literal words in the
-    field; OR unites, AND intersects, ANDNOT keeps its left side; date, category and ID leaves
-    do not narrow), and the same `answer` then scans only those. Results and their order are
-    the scan's: ties are broken by ID, never by scan order.
-    """
-
-    def __init__(self, base: Index) -> None:
-        self._all = base.docs
-        self.by_id = base.by_id
-        self._local = threading.local()
-        self._postings: dict[tuple[str, str], set[int]] = {}
-        for position, doc in enumerate(self._all):
-            for name, values in doc.text.items():
-                for words in values:
-                    for word in words:
-                        self._postings.setdefault((name, word), set()).add(position)
-                        self._postings.setdefault(("all", word), set()).add(position)
-
-    @property
-    def docs(self) -> tuple[IndexedPaper, ...]:  # type: ignore[override]
-        narrowed: tuple[IndexedPaper, ...] | None = getattr(self._local, "docs", None)
-        return self._all if narrowed is None else narrowed
-
-    def answer(self, params: Mapping[str, str]) -> Any:
-        """The scan's answer, computed over the papers the query can match."""
-        text = params.get("search_query", "")
-        try:
-            node = parse_query(text) if text.strip() else None
-        except QuerySyntaxError:
-            node = None  # the scan refuses it with the fake's own error
-        wanted = self._candidates(node) if node is not None else None
-        self._local.docs = None if wanted is None else tuple(self._all[i] for i in
-                                                             sorted(wanted))
-        try:
-            return super().answer(params)
-        finally:
-            self._local.docs = None
-
-    def _candidates(self, node: Node) -> set[int] | None:
-        """Positions of papers `node` can match; None when it does not narrow the corpus."""
-        if isinstance(node, Empty):
-            return set()
-        if isinstance(node, TextLeaf):
-            fields = ("all",) if node.field == "all" else (node.field,)
-            literal = [p for p in node.patterns if isinstance(p, str)]
-            if not literal or fields[0] not in (*TEXT_FIELDS, "all"):
-                return None
-            found: set[int] | None = None
-            for word in literal:
-                hits = self._postings.get((fields[0], word), set())
-                found = set(hits) if found is None else found & hits
-            return found or set()
-        if isinstance(node, Or):
-            left, right = self._candidates(node.left), self._candidates(node.right)
-            return None if left is None or right is None else left | right
-        if isinstance(node, And):
-            left, right = self._candidates(node.left), self._candidates(node.right)
-            if left is None or right is None:
-                return right if left is None else left
-            return left & right
-        if isinstance(node, AndNot):
-            return self._candidates(node.left)
-        return None  # date ranges, categories, IDs
-
-
 @contextmanager
 def services(corpus: BenchCorpus, repos: GitHubCorpus) -> Iterator[tuple[FakeArxiv, FakeGitHub]]:
     """The fake arXiv (with `IndexedSearch`) and the fake GitHub (quota lifted), running."""
-    arxiv = FakeArxiv(corpus.papers)
-    arxiv.index = IndexedSearch(arxiv.index)
-    with arxiv, FakeGitHub(repos, anonymous_quota=10**9, token_quota=10**9,
-                           graphql_quota=10**9) as github:
+    with indexed_fake_arxiv(corpus.papers) as arxiv, \
+            FakeGitHub(repos, anonymous_quota=10**9, token_quota=10**9,
+                       graphql_quota=10**9) as github:
         yield arxiv, github
 
 
 # --------------------------------------------------------------------------------------------
 # Measuring
-
-
-def linked_repos(corpus: BenchCorpus) -> list[str]:
-    """Every repository the generated digests link (as the truth names them)."""
-    return [e.repo for e in corpus.truth.values() if e.repo]
 
 
 def parse_throughput(paths: Sequence[Path], repeat: int = 3) -> dict[str, float]:

@@ -2,8 +2,8 @@
 
     python -m bench.scale [--sizes 100,1000,5000] [--interval 0.002] [--naive-sample 1000]
 
-For each size, in a fresh subprocess (so peak RSS belongs to that size alone): generate a
-corpus (`bench.corpus`: decoys, retitled papers, papers not on arXiv, duplicates, code links),
+For each size, in a fresh subprocess (so peak RSS belongs to that size alone): generate a corpus
+(`tests.support.corpus`: decoys, retitled papers, papers not on arXiv, duplicates, code links),
 serve it from the loopback fakes (arXiv and GitHub; some repositories renamed or deleted), write
 the digests as text files, and run the Prefect-free pipeline exactly as the flow's tasks do
 (`enrich.pipeline`: parse, resolve, read GitHub, render). Then a re-run on the same state, and
@@ -37,8 +37,7 @@ from typing import Any
 
 import httpx
 
-from bench.arxiv_bench import _naive, parse, score
-from bench.corpus import BenchCorpus, generate
+from bench.arxiv_bench import _naive
 from enrich import pipeline
 from enrich.digest.parse import read_digest
 from enrich.net.gate import reset_process_gates
@@ -49,6 +48,8 @@ from enrich.store.verdicts import VerdictStore
 from tests.fakes.arxiv_api import FakeArxiv
 from tests.fakes.github_api import FakeGitHub
 from tests.fakes.github_corpus import FakeRepo, GitHubCorpus
+from tests.support.corpus import BenchCorpus, generate
+from tests.support.scoring import parse, score
 
 ARXIV_INTERVAL = 3.0
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -22,13 +22,14 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.corpus import generate
-from bench.pipeline_bench import _settings, github_corpus, linked_repos, services
+from bench.pipeline_bench import _settings, services
 from enrich import pipeline
 from enrich.net.gate import reset_process_gates
 from enrich.store.db import StateStore
 from tests.fakes.arxiv_api import FakeArxiv
 from tests.fakes.github_api import FakeGitHub
+from tests.support.corpus import generate
+from tests.support.scoring import github_corpus, linked_repos
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -119,3 +119,26 @@ def test_flows_stay_thin() -> None:
 def test_every_core_module_says_what_it_is_for() -> None:
     missing = [p.name for p in CORE if not ast.get_docstring(ast.parse(p.read_text()))]
     assert not missing
+
+
+def test_tests_never_import_bench_and_fakes_never_import_the_code_under_test() -> None:
+    # One direction: bench/ may import the suite's fakes and corpora, tests/ never bench/.
+    # The fakes stand in front of enrich/; sharing its code would hide its bugs.
+    tests = ROOT / "tests"
+    bench_users: list[str] = []
+    enrich_users: list[str] = []
+    for path in sorted(tests.rglob("*.py")):
+        modules: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                modules.add(node.module)
+        name = str(path.relative_to(ROOT))
+        if any(m == "bench" or m.startswith("bench.") for m in modules):
+            bench_users.append(name)
+        if path.is_relative_to(tests / "fakes") and any(
+                m == "enrich" or m.startswith("enrich.") for m in modules):
+            enrich_users.append(name)
+    assert not bench_users, f"tests import bench: {bench_users}"
+    assert not enrich_users, f"fakes import the code under test: {enrich_users}"

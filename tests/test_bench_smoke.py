@@ -1,48 +1,45 @@
 """The pipeline benchmark at a tiny size, so that `python -m bench` cannot rot unnoticed.
 
-Not a timed test: it checks that the harness runs end to end and that its figures are sane
-(few requests, no wrong ID, a re-run that asks nothing), and that the benchmark's indexed search
-answers exactly what the fake arXiv's own scan answers.
+Not a timed test: `python -m bench` runs the way a user runs it, in a subprocess (the test suite
+never imports `bench/`; `bench/` imports the suite's fakes and corpora), and the figures it
+writes with `--json` must be sane: few requests, no wrong ID, a re-run that asks nothing, no
+failed check. The indexed search the benchmark serves from is tested in
+`test_indexed_search.py`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
+import json
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
-import pytest
-
-from bench.corpus import generate
-from bench.pipeline_bench import (
-    IndexedSearch,
-    check,
-    github_corpus,
-    linked_repos,
-    markdown,
-    measure_naive,
-    measure_ours,
-    services,
-)
-from enrich import pipeline
-from enrich.net.gate import reset_process_gates
-from enrich.settings import Settings
-from enrich.store.db import StateStore
-from tests.fakes.arxiv_api import ApiError, Index
+from tests.conftest import REPO, cli_env
 
 ENTRIES = 40
 
 
-@pytest.fixture(autouse=True)
-def _fresh_gates() -> Iterator[None]:
-    reset_process_gates()
-    yield
-    reset_process_gates()
+def run_bench(tmp_path: Path, *options: str) -> tuple[str, dict[str, Any]]:
+    """`python -m bench` at ENTRIES entries; its markdown tables and its JSON figures."""
+    figures = tmp_path / "figures.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--sizes", str(ENTRIES), "--seed", "0",
+         "--interval", "0.002", "--json", str(figures), *options],
+        cwd=REPO, env=cli_env(tmp_path / "prefect"), capture_output=True, text=True,
+        timeout=600, check=False)
+    # The benchmark's own checks (`check()`): exit status 1 and a FAILED line per problem.
+    assert done.returncode == 0, done.stderr
+    assert "FAILED" not in done.stderr, done.stderr
+    written: dict[str, Any] = json.loads(figures.read_text(encoding="utf-8"))
+    assert (written["seed"], written["interval_s"]) == (0, 0.002)
+    assert [row["entries"] for row in written["sizes"]] == [ENTRIES]
+    return done.stdout, written["sizes"][0]
 
 
-def test_the_pipeline_bench_at_a_tiny_size_gives_sane_figures() -> None:
-    ours = measure_ours(ENTRIES, seed=0, interval=0.002)
-    naive = measure_naive(ENTRIES, seed=0, interval=0.002)
+def test_the_pipeline_bench_at_a_tiny_size_gives_sane_figures(tmp_path: Path) -> None:
+    tables, row = run_bench(tmp_path)
+    ours, naive = row["ours"], row["naive"]
 
     assert ours["entries"] == naive["entries"] == ENTRIES
     assert ours["failed_digests"] == 0
@@ -64,43 +61,11 @@ def test_the_pipeline_bench_at_a_tiny_size_gives_sane_figures() -> None:
     assert naive["precision"] <= ours["precision"] and naive["recall"] <= ours["recall"]
     assert not naive["extrapolated"]
 
-    results = [{"entries": ENTRIES, "ours": ours, "naive": naive}]
-    assert check(results) == []
-    tables = markdown(results)
     assert "| arXiv requests, cold | " in tables
     assert f"| {ENTRIES} | 1 | {ours['arxiv_requests']} (1.0) |" in tables
 
 
-def test_a_sampled_naive_baseline_says_it_was_extrapolated() -> None:
-    naive = measure_naive(ENTRIES, seed=0, interval=0.002, sample=10)
+def test_a_sampled_naive_baseline_says_it_was_extrapolated(tmp_path: Path) -> None:
+    _, row = run_bench(tmp_path, "--naive-sample", "10", "--no-token")
+    naive = row["naive"]
     assert (naive["sample"], naive["arxiv_requests"], naive["extrapolated"]) == (10, 10, True)
-
-
-def test_the_indexed_search_answers_exactly_what_the_fake_s_scan_answers(
-        tmp_path: Path) -> None:
-    corpus = generate(120, seed=5)
-    with services(corpus, github_corpus(linked_repos(corpus))) as (arxiv, github):
-        assert isinstance(arxiv.index, IndexedSearch)
-        outcomes = [pipeline.parse_file(p) for p in corpus.write(tmp_path / "digests")]
-        state = StateStore.for_output(tmp_path / "out")
-        settings = Settings(arxiv_api_url=arxiv.url, arxiv_min_interval=0.002,
-                            github_api_url=github.url)
-        pipeline.resolve([o.digest for o in outcomes if o.digest], settings=settings,
-                         state=state)
-        state.close()
-        asked = [dict(r.params) for r in arxiv.requests]
-    assert len(asked) > 5
-    # A few shapes the resolver does not send: wildcards, ANDNOT, categories, IDs, `all:`.
-    asked += [{"search_query": q, "max_results": "50"} for q in (
-        "ti:robust*", "au:wang ANDNOT ti:learning", "cat:cs.CV AND ti:segmentation",
-        "id:2403.0*", "all:diffusion", 'ti:"" OR au:li', "ti:(", "diffusion models")]
-    scan = Index(corpus.papers)
-    indexed = IndexedSearch(Index(corpus.papers))
-    for params in asked:
-        try:
-            expected = scan.answer(params)
-        except ApiError as exc:  # the fake refuses it; so must the indexed search
-            with pytest.raises(ApiError, match=re.escape(exc.message)):
-                indexed.answer(params)
-            continue
-        assert indexed.answer(params) == expected, params

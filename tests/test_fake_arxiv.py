@@ -24,6 +24,7 @@ from lxml import etree
 
 from enrich.text.identifiers import id_from_entry_url
 from enrich.text.normalise import collapse_ws
+from tests.fakes import textfold
 from tests.fakes.arxiv_api import (
     ARXIV_NS,
     ATOM_NS,
@@ -167,6 +168,54 @@ def test_matching_cases_point_at_papers_that_existed_on_the_digest_date() -> Non
 def test_fixture_is_self_contained() -> None:
     text = DEFAULT_CORPUS.read_text(encoding="utf-8")
     assert "/work/shared" not in text
+
+
+# ----------------------------------------------------------------------------------------------
+# Text folding: the fake's own, so that a folding bug in the code under test shows
+
+
+FOLDING = [
+    ("accents", "Émile Gómez-Núñez, Zoë", ("emile", "gomez", "nunez", "zoe")),
+    ("letters-nfkd-keeps", "Straße Ørsted Łukasik Æther", ("strasse", "orsted", "lukasik",
+                                                            "aether")),
+    ("tex-accents", r'M\"uller G{\"o}del \v{S}imi\'c \c c', ("muller", "godel", "simic", "c")),
+    ("tex-accent-keeps-its-space", r"Caf\'e Society", ("cafe", "society")),
+    ("hyphens-and-dashes", "Self-Supervised Pre\u2010training \u2013 a Study",
+     ("self", "supervised", "pre", "training", "a", "study")),
+    ("math", r"$k$-NN for $\ell_1$-Robust $x_1^2$", ("k", "nn", "for", "ell", "1", "robust",
+                                                     "x12")),
+    ("commands-are-words", r"$\beta$-VAE in $\mathcal{O}(n)$", ("beta", "vae", "in", "mathcal",
+                                                                "o", "n")),
+    ("control-symbols", r"R\&D at 50\% \\ cost", ("r", "d", "at", "50", "cost")),
+    ("other-scripts", "对比学习 (CLIP)", ("对比学习", "clip")),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [f[1:] for f in FOLDING],
+                         ids=[f[0] for f in FOLDING])
+def test_the_index_folds_text_like_arxiv(text: str, expected: tuple[str, ...]) -> None:
+    assert textfold.words(text) == expected
+
+
+def test_unaccent_keeps_case_and_punctuation() -> None:
+    assert textfold.unaccent(r"Søren Østergaard, G\"odel-Łukasik") == (
+        "Soren Ostergaard, Godel-Lukasik")
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("2205.14459v2", ("2205.14459", 2)), ("0704.0001", ("0704.0001", None)),
+    ("hep-th/9901001", ("hep-th/9901001", None)), ("math.GT/0309136v1", ("math.GT/0309136", 1)),
+    ("solv-int/9901001v3", ("solv-int/9901001", 3)),
+])
+def test_split_id_splits_off_the_version(raw: str, expected: tuple[str, int | None]) -> None:
+    assert textfold.split_id(raw) == expected
+
+
+@pytest.mark.parametrize("bad", ["1234.12345", "2408.0224", "2413.00001", "arXiv:2408.02245",
+                                 "2408.02245v", "HEP-TH/9901001", ""])
+def test_split_id_refuses_what_arxiv_refuses(bad: str) -> None:
+    with pytest.raises(ValueError, match="not an arXiv identifier"):
+        textfold.split_id(bad)
 
 
 # ----------------------------------------------------------------------------------------------

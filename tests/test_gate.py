@@ -9,32 +9,20 @@ import time
 import pytest
 
 from enrich.net.gate import SAFETY_MARGIN, IntervalGate, process_gate, reset_process_gates
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+from tests.support.clock import Clock
 
 
 def test_the_first_pass_does_not_wait() -> None:
-    clock = FakeClock()
-    gate = IntervalGate(3.0, clock=clock, sleep=clock.sleep)
+    clock = Clock(100.0)
+    gate = IntervalGate(3.0, clock=clock.time, sleep=clock.sleep)
     with gate.slot():
         pass
     assert clock.sleeps == []
 
 
 def test_passes_are_spaced_by_the_interval_from_start_to_start() -> None:
-    clock = FakeClock()
-    gate = IntervalGate(3.0, clock=clock, sleep=clock.sleep)
+    clock = Clock(100.0)
+    gate = IntervalGate(3.0, clock=clock.time, sleep=clock.sleep)
     with gate.slot():
         clock.now += 1.0  # the request took a second
     with gate.slot():
@@ -48,8 +36,8 @@ def test_passes_are_spaced_by_the_interval_from_start_to_start() -> None:
 
 
 def test_no_wait_when_the_interval_already_passed() -> None:
-    clock = FakeClock()
-    gate = IntervalGate(3.0, clock=clock, sleep=clock.sleep)
+    clock = Clock(100.0)
+    gate = IntervalGate(3.0, clock=clock.time, sleep=clock.sleep)
     with gate.slot():
         pass
     clock.now += 10

@@ -28,26 +28,12 @@ from enrich.repos.github_client import (
 )
 from enrich.settings import Settings
 from tests.fakes.github_api import DEFAULT_TOKEN, FakeGitHub
+from tests.support.clock import Clock
 
 API = "https://api.github.test"
 TOKEN = "test-secret-TOKEN-value-1234567890abcdefXYZ"
 DATE = "Tue, 01 Jul 2025 12:00:00 GMT"
 Handler = Callable[[httpx.Request], httpx.Response]
-
-
-class Clock:
-    """Wall clock for the client: `sleep` records and advances time instead of sleeping."""
-
-    def __init__(self, start: float = 1_750_000_000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def make_settings(url: str = API, token: str | None = None, **overrides: Any) -> Settings:

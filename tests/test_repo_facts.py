@@ -29,6 +29,7 @@ from enrich.store.db import StateStore
 from enrich.store.repos import NAMESPACE, RepoStore
 from tests.fakes.github_api import DEFAULT_TOKEN, FROZEN_DATE, FakeGitHub
 from tests.fakes.github_corpus import synthetic_corpus
+from tests.support.clock import Clock
 
 REPO = Path(__file__).resolve().parents[1]
 TTL = 24 * 3600.0
@@ -49,21 +50,6 @@ SPECIAL = {
     "blocked-example/spam-crawler": ("blocked-example/spam-crawler", "unavailable"),
     "facebookresearch/moco": ("facebookresearch/moco", "ok"),
 }
-
-
-class Clock:
-    """The client's wall clock: real time plus whatever `sleep` pretended to wait."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-        self.sleeps: list[float] = []
-
-    def time(self) -> float:
-        return time.time() + self.offset
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.offset += seconds
 
 
 class Now:
@@ -95,7 +81,8 @@ def read(fake: FakeGitHub | str, links: Sequence[CodeLink], state: StateStore, *
     url = fake if isinstance(fake, str) else fake.url
     settings = Settings(github_api_url=url, github_token=SecretStr(token) if token else None,
                         **overrides)
-    clock = clock or Clock()
+    # Fake time from the real now: the fake GitHub stamps its rate-limit resets with real time.
+    clock = clock or Clock(time.time())
     with GitHubClient.from_settings(settings, sleep=clock.sleep, clock=clock.time) as client:
         return read_repos(links, client=client, store=RepoStore(state), ttl=ttl, now=now or Now(),
                           concurrency=concurrency,
@@ -271,7 +258,7 @@ def test_an_exhausted_quota_defers_the_rest_quickly_and_the_next_run_finishes(
     corpus, names = synthetic_corpus(12)
     with FakeGitHub(corpus) as fake:
         fake.set_quota(3, reset_in=3600)
-        clock = Clock()
+        clock = Clock(time.time())
         started = time.monotonic()
         result = read(fake, links_to(names), state, concurrency=1, clock=clock,
                       github_max_wait=5)
@@ -322,7 +309,7 @@ def test_stale_facts_survive_a_refresh_that_was_deferred(state: StateStore) -> N
 def test_an_unreachable_github_gives_retryable_errors_within_seconds(state: StateStore) -> None:
     names = [*SEED_REPOS, *SPECIAL]
     started = time.monotonic()
-    clock = Clock()
+    clock = Clock(time.time())
     result = read("http://127.0.0.1:1", links_to(names), state, clock=clock, github_timeout=2)
     assert time.monotonic() - started < 5
     # Each worker already in flight backs off at most twice (1 s, 2 s) before GitHub counts
@@ -351,7 +338,7 @@ def test_github_5xx_that_outlasts_retries_stops_the_run(fake: FakeGitHub,
 
 def test_retry_after_is_honoured_and_reported(fake: FakeGitHub, state: StateStore) -> None:
     fake.enqueue_faults(["429:4"])
-    clock = Clock()
+    clock = Clock(time.time())
     result = read(fake, links_to(["1202kbs/EBCLR"]), state, clock=clock)
     assert clock.sleeps == [4.0]
     assert result.waited == 4.0

@@ -18,6 +18,7 @@ from enrich.text.normalise import (
     normalise_title,
     significant_tokens,
     strip_tex,
+    tex_free_runs,
     words_only,
 )
 
@@ -58,14 +59,30 @@ def author_term(name: str) -> str:
     return _term(family_word(name))
 
 
-def title_phrase(title: str) -> str | None:
-    """`ti:"…"` for a title, or None when nothing searchable is left.
+def title_phrases(title: str) -> list[list[str]]:
+    """The phrases a title is asked by, as word lists: the whole title, or, when it holds math
+    or TeX commands (which arXiv's index may split otherwise than we do: `$\\mathcal{O}(n)$` is
+    "mathcal o n" there), each plain run between them. At most `MAX_PHRASE_WORDS` words in
+    all: a phrase matches every title containing it, so the first words of a very long title
+    still find it, and no title makes a query unbounded."""
+    runs = tex_free_runs(title) if "\\" in title or "$" in title else []
+    phrases = [r.split() for r in runs] if runs else [query_words(title).split()]
+    kept: list[list[str]] = []
+    left = MAX_PHRASE_WORDS
+    for words in phrases:
+        if words and left > 0:
+            kept.append(words[:left])
+            left -= len(kept[-1])
+    return kept
 
-    At most `MAX_PHRASE_WORDS` words: a phrase matches every title containing it, so the
-    first words of a very long title still find it, and no title makes a query unbounded.
-    """
-    words = query_words(title).split()[:MAX_PHRASE_WORDS]
-    return f'ti:"{" ".join(words)}"' if words else None
+
+def title_phrase(title: str) -> str | None:
+    """`ti:"…"` for a title (the phrases of `title_phrases` ANDed), or None when nothing
+    searchable is left."""
+    phrases = [f'ti:"{" ".join(words)}"' for words in title_phrases(title)]
+    if len(phrases) > 1:
+        return "(" + " AND ".join(phrases) + ")"
+    return phrases[0] if phrases else None
 
 
 def title_clause(title: str, authors: Sequence[str]) -> str | None:
@@ -160,8 +177,9 @@ def _has_author(term: str, authors: list[list[str]]) -> bool:
 def title_admits(title: str, authors: Sequence[str], paper_title: str,
                  paper_authors: Sequence[str]) -> bool:
     """Whether `title_clause(title, authors)` matches a paper with this title and authors."""
-    phrase = query_words(title).split()[:MAX_PHRASE_WORDS]
-    if not _contains(query_words(paper_title).split(), phrase):
+    theirs = query_words(paper_title).split()
+    phrases = title_phrases(title)
+    if not phrases or not all(_contains(theirs, phrase) for phrase in phrases):
         return False
     first = author_term(authors[0]) if authors else ""
     if len(significant_tokens(title, 3)) <= 2 and first:

@@ -21,8 +21,9 @@ _SPECIAL_LETTERS = str.maketrans(
 # TeX accent commands (\"o, \'{e}, \c{c}) reduce to their letter.
 # The letter accents (\u \v \H \c \k \b \d \r \t) need a space or a brace before their letter:
 # `\beta` is beta, not \b on "eta".
+# The space after an unbraced letter is the next word's ("Caf\'e Society" is two words).
 _TEX_ACCENT = re.compile(
-    r"\\(?:[`'^\"~=.]\s*|[uvHckbdrt](?:\s+|(?=\{)))\{?\s*([A-Za-z])\s*\}?")
+    r"\\(?:[`'^\"~=.]\s*|[uvHckbdrt](?:\s+|(?=\{)))(?:\{\s*([A-Za-z])\s*\}|([A-Za-z]))")
 _TEX_COMMAND = re.compile(r"\\[A-Za-z]+\*?|\\.")
 # Font and wrapper commands carry no words of their own: \mathcal{X} is just X.
 _TEX_WRAPPERS = frozenset(
@@ -53,9 +54,38 @@ def fold(text: str) -> str:
 
 def strip_tex(text: str) -> str:
     """Remove TeX markup but keep its letters: '$\\ell_1$-norm' → 'ell1-norm'."""
-    text = _TEX_ACCENT.sub(r"\1", text)
+    text = _TEX_ACCENT.sub(_accented, text)
     text = _TEX_COMMAND.sub(_tex_command, text)
     return text.replace("$", "").replace("{", "").replace("}", "").replace("^", "").replace("_", "")
+
+
+def _accented(match: re.Match[str]) -> str:
+    return match.group(1) or match.group(2)
+
+
+# Math and commands (accents decoded first): where a search index's words of a title may
+# differ from ours (`$\mathcal{O}(n)$` is "mathcal o n" to an index of the TeX source).
+_TEX_BREAK = re.compile(r"\$[^$]*\$|\\[A-Za-z]+\*?|\\.|\$")
+_VANISHING = "{}_^"
+
+
+def tex_free_runs(title: str) -> list[str]:
+    """The normalised words of a title between its math and TeX commands, one string per run
+    (empty runs left out): words any index of the title holds in this order. A word glued to
+    math or a command (`a$x_1$`, `$k$NN`) is left out too: an index may join it to the math."""
+    text = _TEX_ACCENT.sub(_accented, title)
+    pieces = _TEX_BREAK.split(text)
+    runs = []
+    for i, piece in enumerate(pieces):
+        words = normalise_title(piece).split()
+        # Braces and scripts vanish and join what they separate: `{a` is glued like `a`.
+        if words and i > 0 and piece.lstrip(_VANISHING)[:1].isalnum():
+            words = words[1:]
+        if words and i < len(pieces) - 1 and piece.rstrip(_VANISHING)[-1:].isalnum():
+            words = words[:-1]
+        if words:
+            runs.append(" ".join(words))
+    return runs
 
 
 def words_only(text: str) -> str:
@@ -65,7 +95,8 @@ def words_only(text: str) -> str:
 
 def _tex_command(match: re.Match[str]) -> str:
     name = match.group(0)[1:].rstrip("*")
-    if name.isalpha():
+    # Control words are ASCII letters; `\ß` is a control symbol, like `\&`.
+    if name.isascii() and name.isalpha():
         return "" if name in _TEX_WRAPPERS else f" {name} "
     return " "
 

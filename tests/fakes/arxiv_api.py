@@ -12,8 +12,8 @@ HTTP 400 for bad requests). Search runs a real parser over arXiv's query grammar
              | ("submittedDate" | "lastUpdatedDate") ":" "[" FROM "TO" TO "]"
 
 Fields are `ti au abs co jr cat id all` (an unknown field searches `all`); operators count only
-in capitals. Text is indexed like Lucene's standard analysis would: TeX markup dropped, accents
-folded, lower-cased, split at anything that is not a letter or digit (`enrich.textnorm`). A
+in capitals. Text is indexed like Lucene's standard analysis would: accents (TeX ones too)
+folded, lower-cased, split at anything that is not a letter or digit (`textfold.words`). A
 quoted phrase, or a bare term that splits into several words (`ti:self-supervised`), must match
 consecutive words of one field value (one author's name for `au:`; `_` joins name parts, so
 `au:del_maestro` is the phrase "del maestro"). Outside quotes `?` and `*` are wildcards, so a
@@ -52,8 +52,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 from lxml import etree
 
-from enrich.text.identifiers import split_version
-from enrich.text.normalise import fold, normalise_title, strip_tex
+from tests.fakes import textfold
 from tests.fakes.arxiv_corpus import FakePaper, Snapshot, load_corpus
 
 API_PATH = "/api/query"
@@ -166,19 +165,17 @@ def _token_matches(pattern: Pattern, token: str) -> bool:
 
 def analyse(text: str) -> tuple[str, ...]:
     """Index-side analysis: the words Lucene's standard analyser would keep."""
-    return tuple(normalise_title(text).split())
+    return textfold.words(text)
 
 
 def analyse_query(text: str, *, wildcards: bool) -> tuple[Pattern, ...]:
     """Query-side analysis of a term or phrase: words, or word patterns when wildcards apply."""
     # arXiv documents `_` as the joiner of name parts (au:del_maestro); inside TeX it is a
-    # subscript, which strip_tex removes just like the index side does.
+    # subscript, which vanishes just like it does on the index side.
     if "$" not in text and "\\" not in text:
         text = text.replace("_", " ")
     if wildcards and ("?" in text or "*" in text):
-        folded = fold(strip_tex(text)).lower()
-        kept = "".join(c if c.isalnum() or c in "?*" else " " for c in folded)
-        return tuple(_pattern(piece) for piece in kept.split())
+        return tuple(_pattern(piece) for piece in textfold.words(text, keep="?*"))
     return analyse(text)
 
 
@@ -432,7 +429,7 @@ def leaf(field_name: str, text: str, *, phrase: bool) -> Node:
     if field_name == "id":
         raw = text.strip()
         try:
-            base, version = split_version(raw)
+            base, version = textfold.split_id(raw)
         except ValueError:
             return IdLeaf(_pattern(raw.lower())) if raw else Empty()
         return IdLeaf(base.lower(), version)
@@ -558,7 +555,7 @@ class Index:
             if not item:
                 continue
             try:
-                parsed = split_version(item)
+                parsed = textfold.split_id(item)
             except ValueError:
                 raise ApiError(f"incorrect id format for {item}") from None
             if parsed not in ids:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from enrich.text.identifiers import split_version
+from tests.fakes.textfold import split_id
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "arxiv_corpus.json"
 
@@ -150,7 +150,7 @@ def _version(raw: Mapping[str, Any]) -> FakeVersion:
 def paper_from_json(raw: Mapping[str, Any]) -> FakePaper:
     """Build and check one paper from its fixture form."""
     arxiv_id = raw["arxiv_id"]
-    base, version = split_version(arxiv_id)
+    base, version = split_id(arxiv_id)
     if base != arxiv_id or version is not None:
         raise ValueError(f"corpus ids carry no version: {arxiv_id!r}")
     versions = tuple(_version(v) for v in raw["versions"])

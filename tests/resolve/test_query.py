@@ -35,8 +35,9 @@ from enrich.resolve.query import (
     ("What*s Next (for k-NN)?", 'ti:"what s next for k nn"'),
     # operators are words once lower-cased inside quotes
     ("Cats AND Dogs OR Birds ANDNOT Fish", 'ti:"cats and dogs or birds andnot fish"'),
-    # TeX stripped, accents and typographic quotes folded
-    ("$k$-NN for $\\ell_1$-Robust Retrieval", 'ti:"k nn for ell 1 robust retrieval"'),
+    # math and commands split the title into phrases ANDed (an index may tokenise them
+    # otherwise); accents and typographic quotes folded
+    ("$k$-NN for $\\ell_1$-Robust Retrieval", '(ti:"nn for" AND ti:"robust retrieval")'),
     ("Schr\\\"odinger Bridges — “Naïve” Über-Sampling",
      'ti:"schrodinger bridges naive uber sampling"'),
     ("深度学习 for Graphs", 'ti:"深度学习 for graphs"'),

@@ -1,1 +1,3 @@
-"""Helpers shared by tests: rendering parsed records back into the files they came from."""
+"""Helpers shared by tests (and used by `bench/`, which may import the suite, never the reverse):
+rendering records back into digests, generated corpora and their scoring, a fast index in front
+of the fake arXiv, and a fake clock."""

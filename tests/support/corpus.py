@@ -1,4 +1,4 @@
-"""Generated digest corpora for the benchmarks: arXiv papers, decoys, and the digests listing them.
+"""Generated digest corpora for tests and benchmarks: arXiv papers, decoys, and their digests.
 
 `generate(entries=1000, seed=0)` builds, deterministically and in well under a second per
 thousand entries:
@@ -18,6 +18,9 @@ thousand entries:
 
 `truth` says, per (file, entry index), which arXiv ID the entry must resolve to (None: it must
 stay unresolved) and what kind of entry it is.
+
+Test infrastructure, like the fakes that serve it: titles are compared and accents dropped with
+the fakes' own folding (`tests.fakes.textfold`), never with the code under test.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from enrich.text.normalise import fold, normalise_title
+from tests.fakes import textfold
 from tests.fakes.arxiv_corpus import FakePaper, FakeVersion
 
 START = dt.date(2024, 3, 4)
@@ -331,14 +334,14 @@ class _Generator:
     def unique_title(self, method: str, *, tex: bool = False) -> str:
         while True:
             title = self.title(method, tex=tex)
-            key = normalise_title(title)
+            key = _title_key(title)
             if key not in self.titles:
                 self.titles.add(key)
                 return title
 
     def claim(self, title: str) -> bool:
         """Reserve a decoy's title; False when another paper already has it."""
-        key = normalise_title(title)
+        key = _title_key(title)
         if key in self.titles:
             return False
         self.titles.add(key)
@@ -518,15 +521,15 @@ class _Generator:
         elif kind == "typo":
             shown_title = _typo(paper.title, rng)
         elif kind == "accents":
-            shown_authors = tuple(fold(a) for a in paper.authors)
+            shown_authors = tuple(textfold.unaccent(a) for a in paper.authors)
         elif kind == "hint":
             comment = self.rng.choice((f"Accepted to ECCV 2024; arXiv:{paper.arxiv_id}",
                                        f"Extended version at https://arxiv.org/abs/"
                                        f"{paper.arxiv_id}v1"))
         elif kind == "wrong-hint":
-            mine = normalise_title(paper.title)
+            mine = _title_key(paper.title)
             other = self.rng.choice([p.arxiv_id for p in self.papers[-40:]
-                                     if normalise_title(p.title) != mine])
+                                     if _title_key(p.title) != mine])
             comment = f"See also arXiv:{other}"
         return _Entry(shown_title, shown_authors, abstract, comment, paper.arxiv_id, kind, repo)
 
@@ -534,6 +537,11 @@ class _Generator:
         return self.rng.choice(("", "", "", "10 pages, 5 figures", "Accepted by ICME 2024",
                                 "Submitted to NeurIPS 2024", "Technical report",
                                 "14 pages, 9 figures, 7 tables"))
+
+
+def _title_key(title: str) -> str:
+    """Titles that arXiv's index cannot tell apart share a key."""
+    return " ".join(textfold.words(title))
 
 
 def _article(word: str) -> str:
