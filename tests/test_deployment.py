@@ -162,6 +162,11 @@ def test_deploy_and_run_the_daily_deployment(tmp_path: Path, server: dict[str, s
     assert {a["key"] for a in arts} == {"enrich-digests-summary", "enrich-digests-papers"}
     summary = next(a for a in arts if a["key"] == "enrich-digests-summary")
     assert "14 matched" in summary["data"]
+    # The weekly re-check of published versions and stars was deployed with its schedule.
+    weekly = httpx.get(f"{api}/deployments/name/enrich-digests/weekly", timeout=10).json()
+    assert weekly["parameters"]["recheck_published_weeks"] == 4
+    assert weekly["parameters"]["refresh_github"] is True
+    assert [s["schedule"]["cron"] for s in weekly["schedules"]] == ["0 3 * * 1"]
 
 
 def _split_into_digests(target: Path) -> list[Path]:
