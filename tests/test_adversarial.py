@@ -557,6 +557,7 @@ def test_13_a_digest_dated_in_the_future_is_warned_about(adversarial: Adversaria
 
 @pytest.mark.e2e
 def test_13_output_files_are_created_as_the_umask_says(adversarial: Adversarial) -> None:
+    assert adversarial.done.returncode == 0, adversarial.done.stderr[-3000:]
     written = [p for p in adversarial.output.rglob("*")
                if p.is_file() and ".state" not in p.parts and p.suffix in (".json", ".jsonl",
                                                                           ".bib")]
