@@ -186,7 +186,7 @@ def parse_file(path: Path, name: str | None = None, *,
         line = next(e.line for e in digest.entries if e.date == future[0])
         problem = Problem(kind="future_date", file=name, line=line,
                           message=f"dated {future[0].isoformat()}, in the future: check the "
-                                  "date line (papers are checked against it)")
+                                  "date line above this entry (papers are checked against it)")
         digest = digest.model_copy(update={"problems": (*digest.problems, problem)})
     return ParseOutcome(file=name, digest=digest)
 

@@ -906,10 +906,6 @@ def test_11_the_exit_codes_are_distinct_and_listed_in_run_help(tmp_path: Path) -
 README = (REPO / "README.md").read_text(encoding="utf-8")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: README.md says how to point at a server (`prefect config set PREFECT_API_URL`) but "
-    "not how to go back to the embedded mode (`prefect config unset PREFECT_API_URL`); the CLI's "
-    "exit-6 message says it, the README does not (README edits are the lead's)"))
 def test_11_the_readme_says_how_to_go_back_to_the_embedded_mode() -> None:
     assert "prefect config unset PREFECT_API_URL" in README
 
@@ -963,9 +959,6 @@ def test_12_verbose_works_after_the_subcommand_and_run_help_lists_it(tmp_path: P
     assert "-v, --verbose" in helped.stdout
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: README.md does not mention -v/--verbose (it works before and after the subcommand and "
-    "`run --help` lists it; README edits are the lead's)"))
 def test_12_the_readme_mentions_verbose() -> None:
     assert re.search(r"(?<![\w-])(-v|--verbose)\b", README)
 
@@ -1035,9 +1028,6 @@ def test_13_every_relative_link_in_the_docs_points_at_a_file_that_exists(doc: Pa
     assert not missing, missing
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: README.md still names ARCHITECTURE.md ('Departures from ARCHITECTURE.md'), which is "
-    "not in the repository (docs/architecture.md is; README edits are the lead's)"))
 def test_13_every_markdown_file_the_readme_names_exists() -> None:
     named = set(re.findall(r"[\w./-]+\.md\b", README))
     missing = sorted(n for n in named
