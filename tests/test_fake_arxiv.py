@@ -700,7 +700,7 @@ def test_log_records_method_path_params_and_timing(http: httpx.Client, fake: Fak
     get(http, fake, search_query="au:wei", max_results="3")
     http.get(fake.url.replace("/api/query", "/nothing"))
     query, other = fake.requests
-    assert (query.method, query.path, query.status, query.results) == ("GET", "/api/query", 200, 3)
+    assert (query.method, query.path, query.status) == ("GET", "/api/query", 200)
     assert query.params == {"search_query": "au:wei", "max_results": "3"}
     assert query.end is not None
     assert query.start <= query.end
@@ -742,7 +742,7 @@ def test_spaced_requests_pass_the_gate_and_rushed_ones_do_not(http: httpx.Client
 
 def _record(start: float, end: float | None) -> RequestRecord:
     return RequestRecord(method="GET", path="/api/query", params={}, start=start, end=end,
-                         status=200, fault=None, served=True, results=0, note=None)
+                         status=200, fault=None, served=True, note=None)
 
 
 GATE = [
