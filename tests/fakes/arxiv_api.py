@@ -20,9 +20,12 @@ consecutive words of one field value (one author's name for `au:`; `_` joins nam
 title ending in `?` that reaches the query unquoted looks for a longer word. Search sees each
 paper's latest version, as arXiv's does.
 
-For tests and benchmarks the fake keeps a thread-safe log of every request, counts concurrency
-(`max_in_flight`, `gate_violations`) and injects faults, either scripted (`enqueue_faults`) or
-drawn from a seeded `FaultPlan`. Run it standalone with
+It stands in for arXiv where the real program talks to it over real HTTP (the end-to-end,
+fault, crash-recovery, deployment and secrets tests, and `bench/`); unit tests answer through
+`httpx.MockTransport` with its query engine in process (`Index`, `respond`) or recorded feeds
+(`tests.support.transports`). The server keeps a thread-safe log of every request, counts
+concurrency (`max_in_flight`, `gate_violations`) and injects faults, either scripted
+(`enqueue_faults`) or drawn from a seeded `FaultPlan`. Run it standalone with
 `python -m tests.fakes.arxiv_api --corpus tests/fixtures/arxiv_corpus.json --port 8765`.
 """
 
@@ -1162,12 +1165,6 @@ class FakeArxiv:
         """Drop scripted faults that have not been used yet."""
         with self._lock:
             self._faults.clear()
-
-    @property
-    def pending_faults(self) -> tuple[str, ...]:
-        """Scripted faults not used yet, in order."""
-        with self._lock:
-            return tuple(str(f) for f in self._faults)
 
     # -- log ---------------------------------------------------------------------------------
 
