@@ -5,9 +5,10 @@ are answered by the fake arXiv's query engine in process, faults and hostile ans
 handlers and recorded feeds. The gate and the retries run on a fake clock, so every wait is
 recorded and none is slept.
 
-Four tests stay on real HTTP against the loopback `FakeArxiv`, because what they check only
-exists there: the process-wide gate (real time by design) seen by a server from several threads
-and clients, a read timeout firing on a slow server, a real TCP reset, and a closed port.
+Five tests use real sockets, because what they check only exists there: against the loopback
+`FakeArxiv`, the process-wide gate (real time by design) seen by a server from several threads
+and clients, and only ever tightening; a read timeout firing on a slow server; a real TCP reset.
+And a connection to a closed port.
 """
 
 from __future__ import annotations
