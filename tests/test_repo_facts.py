@@ -40,6 +40,7 @@ from tests.support.transports import (
     always,
     answers,
     echo_token,
+    fails_then,
     graphql_names,
     refused,
     secondary_rate_limit,
@@ -341,7 +342,7 @@ def test_an_unreachable_github_gives_retryable_errors_within_seconds(state: Stat
 
 def test_github_5xx_that_outlasts_retries_stops_the_run(github: GitHubRepos,
                                                       state: StateStore) -> None:
-    served = answers(*[unicorn(503)] * 4, then=github)
+    served = fails_then(unicorn(503), times=4, then=github)
     result = read(served, links_to(list(SEED_REPOS)), state, concurrency=1)
     assert {r.status for r in result.repos.values()} == {"error"}
     assert result.requests == len(served.requests) == 4
@@ -450,7 +451,7 @@ def test_graphql_batches_150_repositories_in_two_requests(state: StateStore) -> 
 
 
 def test_a_graphql_failure_falls_back_to_rest(github: GitHubRepos, state: StateStore) -> None:
-    served = answers(*[unicorn(502)] * 4, then=github)  # every attempt of the GraphQL query
+    served = fails_then(unicorn(502), times=4, then=github)  # every GraphQL attempt
     result = read(served, links_to(list(SEED_REPOS)), state, token=TOKEN, concurrency=1)
     assert {r.status for r in result.repos.values()} == {"ok"}
     assert served.paths[:4] == ["/graphql"] * 4
