@@ -1,13 +1,15 @@
 """The GitHub client: headers, answers, renames, retries, rate limits, GraphQL, and the token.
 
-Narrow cases run on `httpx.MockTransport` with small handler functions; the rest over real HTTP
-against the loopback fake. Sleeps are recorded by a fake clock, never slept.
+Everything runs on `httpx.MockTransport`: small handler functions, and answers recorded from
+GitHub's wire format (`tests/fixtures/recorded/github/`). Sleeps are recorded by a fake clock,
+never slept. One test connects for real: to a closed port.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
 import pickle
 from collections.abc import Callable, Iterator
@@ -27,8 +29,24 @@ from enrich.repos.github_client import (
     split_name,
 )
 from enrich.settings import Settings
-from tests.fakes.github_api import DEFAULT_TOKEN, FakeGitHub
+from tests.fakes.github_corpus import load_corpus
 from tests.support.clock import Clock
+from tests.support.transports import (
+    GITHUB_API,
+    GITHUB_TOKEN,
+    GitHubRepos,
+    Script,
+    Step,
+    answers,
+    connection_reset,
+    cut,
+    echo_token,
+    github_json,
+    html_page,
+    recorded,
+    secondary_rate_limit,
+    unicorn,
+)
 
 API = "https://api.github.test"
 TOKEN = "test-secret-TOKEN-value-1234567890abcdefXYZ"
@@ -64,19 +82,11 @@ def ok(doc: dict[str, Any] | None = None, **headers: str) -> httpx.Response:
                           headers={"Date": DATE, "ETag": 'W/"abc"', **headers})
 
 
-def script(*responses: httpx.Response | Exception) -> tuple[Handler, list[httpx.Request]]:
-    """A handler that answers with `responses` in order (an exception is raised)."""
-    seen: list[httpx.Request] = []
-    queue = list(responses)
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        item = queue.pop(0)
-        if isinstance(item, Exception):
-            raise item
-        return item
-
-    return handler, seen
+def script(*steps: Step) -> tuple[Script, list[httpx.Request]]:
+    """A handler answering with `steps` in order (see `tests.support.transports.answers`), and
+    the requests it receives."""
+    served = answers(*steps)
+    return served, served.requests
 
 
 # -- the request ------------------------------------------------------------------------------
@@ -551,52 +561,41 @@ def test_github_enterprise_graphql_lives_beside_the_rest_api() -> None:
                                           "https://ghe.example/api/v3/repos/a/b"]
 
 
-# -- over real HTTP against the fake ----------------------------------------------------------
+# -- recorded answers --------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeGitHub]:
-    with FakeGitHub() as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def clean_fake(request: pytest.FixtureRequest) -> None:
-    if "fake" in request.fixturenames:
-        running: FakeGitHub = request.getfixturevalue("fake")
-        running.clear_faults()
-        running.reset_log()
-        running.reset_quotas()
-
-
-def live(fake_url: str, token: str | None = None, clock: Clock | None = None,
-         **overrides: Any) -> GitHubClient:
-    clock = clock or Clock()
-    return GitHubClient.from_settings(make_settings(fake_url, token, **overrides),
-                                      sleep=clock.sleep, clock=clock.time)
-
-
-def test_a_renamed_repository_ends_under_its_new_name(fake: FakeGitHub) -> None:
-    with live(fake.url) as client:
+def test_a_renamed_repository_ends_under_its_new_name() -> None:
+    handler, seen = script(
+        github_json("moved-huggingface-pytorch-pretrained-BERT.json", 301,
+                    location=f"{GITHUB_API}/repositories/155220641"),
+        github_json("repo-huggingface-transformers.json", etag='W/"t"'))
+    with mock(handler, url=GITHUB_API) as client:
         answer = client.get_repo("huggingface/pytorch-pretrained-BERT")
     assert answer.facts is not None
     assert answer.facts.full_name == "huggingface/transformers"
-    assert answer.facts.stars == fake.repo("huggingface/transformers").stars
-    assert [r.status for r in fake.requests] == [301, 200]
+    recorded_doc = json.loads(recorded("github/repo-huggingface-transformers.json"))
+    assert answer.facts.stars == recorded_doc["stargazers_count"]
+    assert [r.url.path for r in seen] == ["/repos/huggingface/pytorch-pretrained-BERT",
+                                          "/repositories/155220641"]
 
 
-def test_conditional_refresh_against_the_fake(fake: FakeGitHub) -> None:
-    with live(fake.url, DEFAULT_TOKEN) as client:
+def test_a_conditional_refresh_is_answered_304() -> None:
+    served = answers(then=GitHubRepos(load_corpus()))
+    with mock(served, token=GITHUB_TOKEN, url=GITHUB_API) as client:
         first = client.get_repo("1202kbs/EBCLR")
         again = client.get_repo("1202kbs/EBCLR", etag=first.etag, path=first.path)
     assert again.outcome == "not_modified"
-    assert fake.quota(DEFAULT_TOKEN).used == 1
+    assert served.statuses == {200: 1, 304: 1}
+    assert served.requests[1].headers["if-none-match"] == first.etag
+    assert served.paths == ["/repos/1202kbs/EBCLR"] * 2
 
 
-def test_retry_after_from_the_fake_is_honoured(fake: FakeGitHub) -> None:
-    fake.enqueue_faults(["429:3", "503", "truncated", "reset", "wrong-type"])
+def test_retry_after_and_backoff_through_a_row_of_failures() -> None:
+    ebclr = github_json("repo-1202kbs-EBCLR.json", etag='W/"e"')
+    handler, _ = script(secondary_rate_limit(429, retry_after=3), unicorn(503), cut(ebclr),
+                        connection_reset, html_page(), ebclr)
     clock = Clock()
-    with live(fake.url, clock=clock, github_max_attempts=6) as client:
+    with mock(handler, clock=clock, url=GITHUB_API, github_max_attempts=6) as client:
         answer = client.get_repo("1202kbs/EBCLR")
         assert client.stats.rate_limit_wait == 3.0  # the 429's Retry-After
         assert client.stats.retry.backoff_wait == 2.0 + 4.0 + 8.0 + 16.0
@@ -604,36 +603,41 @@ def test_retry_after_from_the_fake_is_honoured(fake: FakeGitHub) -> None:
     assert clock.sleeps == [3.0, 2.0, 4.0, 8.0, 16.0]
 
 
-def test_an_echoed_token_is_masked_over_real_http(fake: FakeGitHub,
-                                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_an_echoed_token_is_masked(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    fake.enqueue_faults(["echo-token"])
-    with live(fake.url, DEFAULT_TOKEN) as client, \
-            pytest.raises(ServiceUnavailableError) as caught:
+    handler, _ = script(echo_token)
+    with mock(handler, token=TOKEN) as client, pytest.raises(ServiceUnavailableError) as caught:
         client.get_repo("1202kbs/EBCLR")
     assert "Bad credentials" in str(caught.value)
-    assert DEFAULT_TOKEN not in str(caught.value)
-    assert DEFAULT_TOKEN not in caplog.text
+    assert TOKEN not in str(caught.value)
+    assert TOKEN not in caplog.text
 
 
-def test_graphql_against_the_fake(fake: FakeGitHub) -> None:
+def test_a_recorded_graphql_answer() -> None:
     names = ["goel-shashank/cyclip", "huggingface/pytorch-transformers",
              "deleted-example/code-release", "takedown-example/leaked-weights"]
-    with live(fake.url, DEFAULT_TOKEN) as client:
-        answers = client.get_repos_graphql(names)
-    assert fake.request_count == 1
-    assert answers["goel-shashank/cyclip"].facts is not None
-    assert answers["goel-shashank/cyclip"].facts.full_name == "goel-shashank/CyCLIP"
-    assert answers["huggingface/pytorch-transformers"].facts is not None
-    assert answers["huggingface/pytorch-transformers"].facts.full_name == \
+    handler, seen = script(github_json("graphql-cyclip-transformers-deleted-takedown.json"))
+    with mock(handler, token=TOKEN, url=GITHUB_API) as client:
+        answers_ = client.get_repos_graphql(names)
+    assert len(seen) == 1
+    assert answers_["goel-shashank/cyclip"].facts is not None
+    assert answers_["goel-shashank/cyclip"].facts.full_name == "goel-shashank/CyCLIP"
+    assert answers_["huggingface/pytorch-transformers"].facts is not None
+    assert answers_["huggingface/pytorch-transformers"].facts.full_name == \
         "huggingface/transformers"
-    assert answers["deleted-example/code-release"].outcome == "missing"
-    assert answers["takedown-example/leaked-weights"].outcome == "unavailable"
+    assert answers_["deleted-example/code-release"].outcome == "missing"
+    assert answers_["takedown-example/leaked-weights"].outcome == "unavailable"
 
 
-def test_github_enterprise_prefix_against_the_fake() -> None:
-    with FakeGitHub(prefix="/api/v3") as ghe, live(ghe.url) as client:
+def test_github_enterprise_renames_stay_under_the_prefix() -> None:
+    ghe = "https://ghe.example/api/v3"
+    handler, seen = script(
+        github_json("moved-huggingface-pytorch-pretrained-BERT.json", 301,
+                    location=f"{ghe}/repositories/155220641"),
+        github_json("repo-huggingface-transformers.json"))
+    with mock(handler, url=ghe) as client:
         answer = client.get_repo("huggingface/pytorch-transformers")
     assert answer.facts is not None
     assert answer.facts.full_name == "huggingface/transformers"
-
+    assert [str(r.url) for r in seen] == [f"{ghe}/repos/huggingface/pytorch-transformers",
+                                          f"{ghe}/repositories/155220641"]

@@ -1,7 +1,9 @@
 """The resolver: every hard case right, few requests, a cache that spares arXiv, a breaker.
 
-Real HTTP against the loopback `FakeArxiv` (the fixture corpus, or small corpora built here for
-one rule), the real digest parser for the seed digests, and a property test for the queries.
+arXiv is the fake arXiv's query engine answering in process through `httpx.MockTransport`
+(`tests.support.transports.arxiv_search`; the fixture corpus, or small corpora built here for
+one rule), with faults scripted in front of it; gates and retries run on a fake clock. The real
+digest parser reads the seed digests, and a property test checks the queries.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,11 +36,25 @@ from enrich.resolve.resolver import Resolver, ResolveReport, fingerprint
 from enrich.store.db import StateStore
 from enrich.store.verdicts import VerdictStore
 from enrich.text.normalise import normalise_title
-from tests.fakes.arxiv_api import FakeArxiv, FaultPlan, Index, parse_query, tokenize
+from tests.fakes.arxiv_api import Index, parse_query, tokenize
 from tests.fakes.arxiv_corpus import FakePaper, FakeVersion, MatchCase, load_cases, load_corpus
+from tests.support.clock import Clock
 from tests.support.corpus import generate
 from tests.support.scoring import parse as parse_corpus
 from tests.support.scoring import score as score_corpus
+from tests.support.transports import (
+    Script,
+    Step,
+    always,
+    answers,
+    arxiv_rate_limited,
+    arxiv_search,
+    arxiv_unavailable,
+    atom,
+    connection_reset,
+    empty_feed,
+    in_turn,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
@@ -47,6 +63,7 @@ DAY = 24 * 3600.0
 T0 = 1_750_000_000.0  # a fixed "now" for runs whose cache age matters
 
 CORPUS = load_corpus()
+SEARCH = arxiv_search(Index(CORPUS))
 SEED_IDS = {p.seed: p.arxiv_id for p in CORPUS if p.seed is not None}
 
 
@@ -73,50 +90,61 @@ def case_query(case: MatchCase) -> EntryQuery:
 # Fixtures
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeArxiv]:
-    with FakeArxiv() as running:
-        yield running
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
 
 
-@pytest.fixture(autouse=True)
-def clean_fake(request: pytest.FixtureRequest) -> Iterator[None]:
-    running: FakeArxiv | None = None
-    if "fake" in request.fixturenames:
-        running = request.getfixturevalue("fake")
-        running.clear_faults()
-        running.fault_plan = None
-        running.reset_log()
-    yield
-    if running is not None:
-        running.wait_idle()
-        # Whatever a test did, every request it made set max_results and kept the gate.
-        assert all(r.params.get("max_results", "").isdigit() for r in running.requests)
-        assert running.max_in_flight <= 1
+@pytest.fixture
+def arxiv(clock: Clock) -> Script:
+    """arXiv over the fixture corpus, each request logged with its (fake) time."""
+    return answers(then=SEARCH, clock=clock.time)
+
+
+def on(papers: Iterable[FakePaper], *steps: Step) -> Script:
+    """arXiv over a corpus of its own (after `steps`, when given)."""
+    return answers(*steps, then=arxiv_search(Index(papers)))
 
 
 Build = Callable[..., Resolver]
 
 
 @pytest.fixture
-def resolver_on(fake: FakeArxiv) -> Iterator[Callable[..., Resolver]]:
-    """`resolver_on(server, state=…, refresh=…, now=…)`: a Resolver with its own gated client."""
-    clients: list[ArxivClient] = []
+def resolver_on(arxiv: Script, clock: Clock) -> Iterator[Callable[..., Resolver]]:
+    """`resolver_on(script, state=…, refresh=…, now=…)`: a Resolver whose client is answered by
+    `script` (default: `arxiv`), all of a test's clients behind one gate on the fake clock.
 
-    def build(server: FakeArxiv | None = None, *, state: StateStore | None = None,
+    Afterwards, whatever a test did, every request set max_results and kept the gate."""
+    clients: list[ArxivClient] = []
+    scripts: list[Script] = []
+
+    def sleep(seconds: float) -> None:
+        clock.now += seconds
+
+    gate = IntervalGate(INTERVAL, clock=clock.time, sleep=sleep)
+
+    def build(script: Script | None = None, *, state: StateStore | None = None,
               refresh: bool = False, now: Callable[[], float] = time.time,
               max_attempts: int = 4) -> Resolver:
-        http = make_client(user_agent="digest-enrich-tests/0", timeout=5.0, max_connections=1)
-        client = ArxivClient(api_url=(server or fake).url, http=http,
-                             gate=IntervalGate(INTERVAL), min_interval=INTERVAL,
-                             max_attempts=max_attempts, retry_budget=5.0)
+        script = script or arxiv
+        if script.clock is None:
+            script.clock = clock.time
+        http = make_client(user_agent="digest-enrich-tests/0", timeout=5.0, max_connections=1,
+                           transport=script.transport)
+        client = ArxivClient(api_url="https://export.arxiv.test/api/query", http=http,
+                             gate=gate, min_interval=INTERVAL, max_attempts=max_attempts,
+                             retry_budget=5.0, sleep=clock.sleep, clock=clock.time)
         clients.append(client)
+        scripts.append(script)
         return Resolver(client, VerdictStore(state) if state is not None else None,
                         refresh=refresh, now=now)
 
     yield build
     for client in clients:
         client.close()
+    for script in {id(s): s for s in scripts}.values():
+        assert all(p.get("max_results", "").isdigit() for p in script.params)
+        assert script.shortest_gap >= INTERVAL
 
 
 @pytest.fixture
@@ -134,8 +162,8 @@ def found_id(match: ArxivMatch) -> str | None:
     return match.paper.arxiv_id if match.status == "matched" and match.paper else None
 
 
-def queries_sent(server: FakeArxiv) -> list[str]:
-    return [r.params.get("search_query", "") for r in server.requests]
+def queries_sent(server: Script) -> list[str]:
+    return [p.get("search_query", "") for p in server.params]
 
 
 def paper(arxiv_id: str, title: str, authors: Sequence[str], published: str, *,
@@ -160,17 +188,21 @@ def paper(arxiv_id: str, title: str, authors: Sequence[str], published: str, *,
 
 
 @pytest.fixture(scope="module")
-def case_run(fake: FakeArxiv) -> tuple[ResolveReport, list[str]]:
+def case_run() -> tuple[ResolveReport, list[str]]:
     """All fixture cases resolved together, as one run would (one shared batch)."""
-    fake.reset_log()
-    http = make_client(user_agent="digest-enrich-tests/0", timeout=5.0, max_connections=1)
-    client = ArxivClient(api_url=fake.url, http=http, gate=IntervalGate(INTERVAL),
-                         min_interval=INTERVAL)
+    clock = Clock()
+    server = answers(then=SEARCH)
+    http = make_client(user_agent="digest-enrich-tests/0", timeout=5.0, max_connections=1,
+                       transport=server.transport)
+    client = ArxivClient(api_url="https://export.arxiv.test/api/query", http=http,
+                         gate=IntervalGate(0.0), min_interval=INTERVAL, sleep=clock.sleep,
+                         clock=clock.time)
     try:
         report = Resolver(client, None).resolve([case_query(c) for c in load_cases()])
     finally:
         client.close()
-    return report, queries_sent(fake)
+    assert all(p.get("max_results", "").isdigit() for p in server.params)
+    return report, queries_sent(server)
 
 
 CASES = load_cases()
@@ -219,7 +251,7 @@ def test_queries_are_normalised_before_they_reach_arxiv(
 
 
 def test_the_seed_digests_resolve_through_the_real_parser(
-        resolver_on: Build, fake: FakeArxiv) -> None:
+        resolver_on: Build, arxiv: Script) -> None:
     report = resolver_on().resolve([q for _, q in SEED_QUERIES])
     methods = {}
     for expected, query in SEED_QUERIES:
@@ -229,29 +261,28 @@ def test_the_seed_digests_resolve_through_the_real_parser(
     # 14 entries, 3 requests: one title batch, the narrower query and one author-window query
     # for the retitled paper (both carry a known paper's title, so no empty answer needs
     # confirming).
-    assert report.requests == fake.request_count
+    assert report.requests == len(arxiv.requests)
     assert report.requests <= 3
     assert report.requests / len(SEED_QUERIES) <= 0.3
     assert methods.pop("2408.02245") == "author-window"
     assert set(methods.values()) == {"title-batch"}
 
 
-def test_transient_empty_answers_never_leave_a_paper_not_found(
-        resolver_on: Build, fake: FakeArxiv) -> None:
+def test_transient_empty_answers_never_leave_a_paper_not_found(resolver_on: Build) -> None:
     # The title batch resolves 13 of 14; every later search also asks for a known paper, so
     # arXiv's empty answers to the retitled paper's queries are faults to retry, not "nothing".
     # Believed after one confirmation, these four would leave it `not_found` for a day.
-    fake.enqueue_faults(["ok", "empty", "empty", "empty", "empty"])
+    server = answers(SEARCH, *[empty_feed()] * 4, then=SEARCH)
     expected, query = next(x for x in SEED_QUERIES if x[0] == "2408.02245")
-    report = resolver_on(max_attempts=6).resolve([q for _, q in SEED_QUERIES])
+    report = resolver_on(server, max_attempts=6).resolve([q for _, q in SEED_QUERIES])
     assert found_id(verdict(report, query)) == expected
-    later = queries_sent(fake)[1:]
+    later = queries_sent(server)[1:]
     assert later and all("submittedDate:" in q and " OR (ti:" in q for q in later)
-    assert fake.request_count == 1 + 5 + 1  # title batch; the fallback, retried; the window
+    assert len(server.requests) == 1 + 5 + 1  # title batch; the fallback, retried; the window
 
 
 def test_a_genuinely_empty_answer_costs_no_confirmation_once_a_paper_is_known(
-        resolver_on: Build, fake: FakeArxiv) -> None:
+        resolver_on: Build) -> None:
     report = resolver_on().resolve([q for _, q in SEED_QUERIES])
     assert all(verdict(report, q).status == "matched" for _, q in SEED_QUERIES)
     # Title batch, the retitled paper's fallback (empty but for the known paper: believed at
@@ -260,14 +291,14 @@ def test_a_genuinely_empty_answer_costs_no_confirmation_once_a_paper_is_known(
 
 
 def test_a_paper_retitled_after_the_digest_is_found_by_its_authors_and_abstract(
-        resolver_on: Build, fake: FakeArxiv) -> None:
+        resolver_on: Build, arxiv: Script) -> None:
     expected, query = next(x for x in SEED_QUERIES if x[0] == "2408.02245")
     match = verdict(resolver_on().resolve([query]), query)
     assert found_id(match) == expected
     assert match.method == "author-window"
     assert match.paper is not None
     assert match.paper.title.startswith("A Two-Stage Progressive")  # today's title
-    assert any("au:jamal AND au:mohareri AND submittedDate:" in q for q in queries_sent(fake))
+    assert any("au:jamal AND au:mohareri AND submittedDate:" in q for q in queries_sent(arxiv))
     # The decoy with the digest's old title (other authors) was never accepted.
     assert "2408.90009" not in {c.arxiv_id for c in match.candidates if c.rejected is None}
 
@@ -299,7 +330,7 @@ def test_changed_author_lists_still_match(resolver_on: Build, arxiv_id: str,
 
 
 def test_two_digest_entries_of_the_same_paper_share_one_lookup(resolver_on: Build,
-                                                               fake: FakeArxiv) -> None:
+                                                               arxiv: Script) -> None:
     _, query = SEED_QUERIES[0]
     # The same paper in a later digest: punctuation and case differ, the abstract is cut short.
     again = EntryQuery(title=query.title.upper().replace("-", " "), authors=query.authors,
@@ -311,7 +342,7 @@ def test_two_digest_entries_of_the_same_paper_share_one_lookup(resolver_on: Buil
     assert len(report.matches) == 2
     assert report.looked_up == 2
     assert {found_id(m) for m in report.matches.values()} == {"2205.14459"}
-    assert fake.request_count == 1
+    assert len(arxiv.requests) == 1
 
 
 def test_duplicate_entries_pool_what_they_know(resolver_on: Build) -> None:
@@ -362,8 +393,7 @@ def test_the_same_title_by_another_group_is_not_taken_for_a_shared_common_surnam
     # The real authors, even listed partly and with the digest's own abstract, still match.
     real = EntryQuery(title=title, authors=("Lei Yu", "W. Schneider"), date=day,
                       abstract=theirs.abstract)
-    with FakeArxiv([theirs]) as server:
-        report = resolver_on(server).resolve([six, other_initial, real])
+    report = resolver_on(on([theirs])).resolve([six, other_initial, real])
     assert verdict(report, six).status == "not_found"
     assert verdict(report, six).candidates[0].rejected == (
         "few authors in common and the abstract differs")
@@ -383,15 +413,15 @@ def test_a_batch_answer_cut_by_max_results_is_split_and_asked_again(
     day = dt.date(2024, 1, 10)
     a = EntryQuery(title="Graph Neural Networks", authors=("Ann Smith",), date=day)
     b = EntryQuery(title="Deep Hashing", authors=("Bo Chen",), date=day)
-    with FakeArxiv([*crowd, exact, hashing]) as server:
-        report = resolver_on(server).resolve([a, b])
-        requests = server.requests
+    server = on([*crowd, exact, hashing])
+    report = resolver_on(server).resolve([a, b])
     assert (found_id(verdict(report, a)), verdict(report, a).method) == (
         "2302.00001", "title-batch")
     assert (found_id(verdict(report, b)), verdict(report, b).method) == (
         "2303.00001", "title-batch")
-    first, second = requests
-    assert first.results < 201
+    first, second = server.exchanges
+    assert first.response is not None
+    assert first.response.content.count(b"<entry>") < 201
     # B alone, and (A being known by then) A's title in its days: an empty answer would be a
     # transient fault, not "no such paper".
     assert second.params["search_query"] == (
@@ -403,9 +433,9 @@ def test_a_generated_corpus_resolves_without_a_wrong_id(resolver_on: Build,
                                                         tmp_path: Path) -> None:
     corpus = generate(300, seed=11)
     queries, truth, _ = parse_corpus(corpus, tmp_path / "digests")
-    with FakeArxiv(corpus.papers) as server:
-        report = resolver_on(server).resolve(queries)
-        requests = server.request_count
+    server = on(corpus.papers)
+    report = resolver_on(server).resolve(queries)
+    requests = len(server.requests)
     found = [found_id(verdict(report, q)) for q in queries]
     figures = score_corpus(found, [verdict(report, q).status for q in queries], truth)
     assert figures["wrong"] == 0, figures["by_kind"]
@@ -418,37 +448,37 @@ def test_a_generated_corpus_resolves_without_a_wrong_id(resolver_on: Build,
 
 
 def test_id_hints_are_resolved_by_one_id_list_request(resolver_on: Build,
-                                                      fake: FakeArxiv) -> None:
+                                                      arxiv: Script) -> None:
     hinted = [(expected, replace(q, arxiv_id_hint=expected)) for expected, q in SEED_QUERIES]
     report = resolver_on().resolve([q for _, q in hinted])
     for expected, query in hinted:
         match = verdict(report, query)
         assert (found_id(match), match.method) == (expected, "id-hint")
-    (request,) = fake.requests
-    assert sorted(request.params["id_list"].split(",")) == sorted(SEED_IDS.values())
-    assert request.params["max_results"] == str(len(SEED_IDS))
-    assert "search_query" not in request.params or not request.params["search_query"]
+    (params,) = arxiv.params
+    assert sorted(params["id_list"].split(",")) == sorted(SEED_IDS.values())
+    assert params["max_results"] == str(len(SEED_IDS))
+    assert "search_query" not in params or not params["search_query"]
 
 
 def test_id_hints_go_in_batches_and_missing_ids_are_found_by_difference(
-        resolver_on: Build, fake: FakeArxiv) -> None:
+        resolver_on: Build, arxiv: Script) -> None:
     known = [replace(q, arxiv_id_hint=expected) for expected, q in SEED_QUERIES]
     # 250 entries whose IDs arXiv does not have (no authors: the title search is all they get).
     missing = [EntryQuery(title=f"An unpublished study number {n} of contrastive hashing",
                           date=dt.date(2024, 8, 16), arxiv_id_hint=f"2301.{80000 + n:05d}")
                for n in range(250)]
     report = resolver_on().resolve([*known, *missing])
-    id_requests = [r for r in fake.requests if r.params.get("id_list")]
+    id_requests = [r for r in arxiv.exchanges if r.params.get("id_list")]
     sizes = [len(r.params["id_list"].split(",")) for r in id_requests]
     assert sorted(sizes) == [64, 200]
     assert all(r.params["max_results"] == str(n) for r, n in zip(id_requests, sizes,
                                                                  strict=True))
     # 200 IDs would risk a 414 as GET; 64 fit in a short URL.
-    assert {len(r.params["id_list"].split(",")): r.method for r in id_requests} == {
+    assert {len(r.params["id_list"].split(",")): r.request.method for r in id_requests} == {
         200: "POST", 64: "GET"}
     assert all(verdict(report, q).method == "id-hint" for q in known)
     assert all(verdict(report, q).status == "not_found" for q in missing)
-    title_requests = [r for r in fake.requests if not r.params.get("id_list")]
+    title_requests = [p for p in arxiv.params if not p.get("id_list")]
     assert len(title_requests) <= 2 * (250 // 20 + 1)  # batched, not one per entry
 
 
@@ -459,12 +489,12 @@ def test_a_hint_naming_another_paper_is_not_trusted(resolver_on: Build) -> None:
     assert (found_id(match), match.method) == ("2205.14459", "title-batch")
 
 
-def test_a_hint_finds_a_retitled_paper_directly(resolver_on: Build, fake: FakeArxiv) -> None:
+def test_a_hint_finds_a_retitled_paper_directly(resolver_on: Build, arxiv: Script) -> None:
     expected, query = next(x for x in SEED_QUERIES if x[0] == "2408.02245")
     hinted = replace(query, arxiv_id_hint=expected)
     match = verdict(resolver_on().resolve([hinted]), hinted)
     assert (found_id(match), match.method) == (expected, "id-hint")
-    assert fake.request_count == 1
+    assert len(arxiv.requests) == 1
 
 
 # ----------------------------------------------------------------------------------------------
@@ -484,9 +514,9 @@ def test_hyphenated_surnames_are_asked_as_joined_name_parts(resolver_on: Build) 
     query = EntryQuery(title="Sparse Mixture Routing for Event Cameras",
                        authors=("Anna Smith-Jones", "Bo Lindqvist"), date=dt.date(2024, 5, 6),
                        abstract=retitled.abstract)
-    with FakeArxiv([retitled, other]) as server:
-        report = resolver_on(server).resolve([query])
-        sent = queries_sent(server)
+    server = on([retitled, other])
+    report = resolver_on(server).resolve([query])
+    sent = queries_sent(server)
     match = verdict(report, query)
     assert found_id(match) == "2405.01234"
     assert match.method in ("title-fallback", "author-window")
@@ -540,25 +570,23 @@ def test_accented_names_match_their_ascii_spelling_and_back(resolver_on: Build) 
 # Cache and incremental runs
 
 
-def test_a_rerun_asks_arxiv_nothing(resolver_on: Build, state: StateStore,
-                                    fake: FakeArxiv) -> None:
+def test_a_rerun_asks_arxiv_nothing(resolver_on: Build, state: StateStore) -> None:
     queries = [case_query(c) for c in CASES]
     first = resolver_on(state=state, now=lambda: T0).resolve(queries)
     assert first.requests > 0
-    fake.reset_log()
-    second = resolver_on(state=state, now=lambda: T0 + 3600).resolve(queries)
-    assert fake.request_count == 0
+    again = answers(then=SEARCH)
+    second = resolver_on(again, state=state, now=lambda: T0 + 3600).resolve(queries)
+    assert again.requests == []
     assert (second.requests, second.looked_up, second.from_cache) == (0, 0, len(queries))
     assert second.matches == first.matches
 
 
-def test_not_found_is_asked_again_once_a_day_has_passed(resolver_on: Build, state: StateStore,
-                                                        fake: FakeArxiv) -> None:
+def test_not_found_is_asked_again_once_a_day_has_passed(resolver_on: Build,
+                                                        state: StateStore) -> None:
     absent = case_query(next(c for c in CASES if c.name == "not-on-arxiv"))
     present = SEED_QUERIES[1][1]
     first = resolver_on(state=state, now=lambda: T0).resolve([absent, present])
     assert verdict(first, absent).status == "not_found"
-    fake.reset_log()
     soon = resolver_on(state=state, now=lambda: T0 + DAY - 60).resolve([absent, present])
     assert (soon.requests, soon.from_cache) == (0, 2)
     later = resolver_on(state=state, now=lambda: T0 + DAY + 60).resolve([absent, present])
@@ -566,61 +594,58 @@ def test_not_found_is_asked_again_once_a_day_has_passed(resolver_on: Build, stat
     assert later.requests > 0
     assert verdict(later, absent).status == "not_found"
     # ...and the new verdict starts a new day.
-    fake.reset_log()
-    resolver_on(state=state, now=lambda: T0 + DAY + 120).resolve([absent, present])
-    assert fake.request_count == 0
+    again = answers(then=SEARCH)
+    resolver_on(again, state=state, now=lambda: T0 + DAY + 120).resolve([absent, present])
+    assert again.requests == []
 
 
-def test_refresh_forces_fresh_lookups(resolver_on: Build, state: StateStore,
-                                      fake: FakeArxiv) -> None:
+def test_refresh_forces_fresh_lookups(resolver_on: Build, state: StateStore) -> None:
     queries = [q for _, q in SEED_QUERIES[:4]]
     resolver_on(state=state).resolve(queries)
-    fake.reset_log()
-    again = resolver_on(state=state, refresh=True).resolve(queries)
+    server = answers(then=SEARCH)
+    again = resolver_on(server, state=state, refresh=True).resolve(queries)
     assert (again.from_cache, again.looked_up) == (0, len(queries))
-    assert again.requests == fake.request_count > 0
+    assert again.requests == len(server.requests) > 0
     assert {found_id(m) for m in again.matches.values()} == {e for e, _ in SEED_QUERIES[:4]}
 
 
-def test_ambiguous_verdicts_are_kept_like_matches(resolver_on: Build, state: StateStore,
-                                                  fake: FakeArxiv) -> None:
+def test_ambiguous_verdicts_are_kept_like_matches(resolver_on: Build,
+                                                  state: StateStore) -> None:
     both = EntryQuery(title="Contrastive Learning for Robust Visual Odometry",
                       authors=("Chen Wei", "Alice Moreau"), date=dt.date(2024, 8, 16))
     resolver_on(state=state, now=lambda: T0).resolve([both])
-    fake.reset_log()
-    again = resolver_on(state=state, now=lambda: T0 + 30 * DAY).resolve([both])
+    server = answers(then=SEARCH)
+    again = resolver_on(server, state=state, now=lambda: T0 + 30 * DAY).resolve([both])
     assert verdict(again, both).status == "ambiguous"
-    assert fake.request_count == 0
+    assert server.requests == []
 
 
 # ----------------------------------------------------------------------------------------------
 # arXiv's moods
 
 
-def test_an_empty_first_answer_is_not_taken_for_not_found(resolver_on: Build,
-                                                          fake: FakeArxiv) -> None:
+def test_an_empty_first_answer_is_not_taken_for_not_found(resolver_on: Build) -> None:
     queries = [q for _, q in SEED_QUERIES]
-    fake.enqueue_faults(["empty"])  # the title batch comes back empty once
-    report = resolver_on().resolve(queries)
+    server = answers(empty_feed(), then=SEARCH)  # the title batch comes back empty once
+    report = resolver_on(server).resolve(queries)
     assert [found_id(verdict(report, q)) for q in queries] == [e for e, _ in SEED_QUERIES]
-    assert fake.requests[0].fault == "empty"
+    assert server.unused == 0
 
 
 def test_when_arxiv_stays_down_entries_are_errors_and_the_run_ends_promptly(
-        resolver_on: Build, state: StateStore, fake: FakeArxiv) -> None:
+        resolver_on: Build, state: StateStore, clock: Clock) -> None:
     queries = [case_query(c) for c in CASES]
-    fake.fault_plan = FaultPlan(1.0, ("503", "429-bare", "reset"), seed=1)
-    began = time.monotonic()
-    down = resolver_on(state=state, max_attempts=4).resolve(queries)
+    server = always(in_turn(arxiv_unavailable(), arxiv_rate_limited(), connection_reset))
+    began, fake_began = time.monotonic(), clock.now
+    down = resolver_on(server, state=state, max_attempts=4).resolve(queries)
     assert time.monotonic() - began < 5.0
+    assert clock.now - fake_began < 5.0
     # The breaker: one request's retries, then nothing more is asked this run.
-    assert fake.request_count == 4
+    assert len(server.requests) == 4
     assert down.unavailable is not None
     assert {m.status for m in down.matches.values()} == {"error"}
     assert all(m.error for m in down.matches.values())
     # Errors are not cached: the next run (arXiv back) asks again and resolves them.
-    fake.fault_plan = None
-    fake.reset_log()
     back = resolver_on(state=state).resolve(queries)
     assert back.from_cache == 0
     assert back.requests > 0
@@ -628,27 +653,24 @@ def test_when_arxiv_stays_down_entries_are_errors_and_the_run_ends_promptly(
 
 
 def test_arxiv_going_down_mid_run_keeps_what_was_settled(resolver_on: Build,
-                                                         state: StateStore,
-                                                         fake: FakeArxiv) -> None:
+                                                         state: StateStore) -> None:
     queries = [q for _, q in SEED_QUERIES]
-    fake.enqueue_faults(["ok"])  # the title batch is answered, then arXiv is down
-    fake.fault_plan = FaultPlan(1.0, ("503",))
-    report = resolver_on(state=state, max_attempts=3).resolve(queries)
+    # The title batch is answered, then arXiv is down.
+    server = answers(SEARCH, then=arxiv_unavailable())
+    report = resolver_on(server, state=state, max_attempts=3).resolve(queries)
     statuses = {found_id(verdict(report, q)) or verdict(report, q).status for q in queries}
     assert "error" in statuses  # the retitled paper needed the later queries
     assert "not_found" not in statuses
     assert len([q for q in queries if verdict(report, q).status == "matched"]) == 13
-    fake.fault_plan = None
-    fake.reset_log()
     rerun = resolver_on(state=state).resolve(queries)
     assert (rerun.from_cache, rerun.looked_up) == (13, 1)
     assert all(verdict(rerun, q).status == "matched" for q in queries)
 
 
-def test_a_hostile_answer_fails_only_its_batch(resolver_on: Build, fake: FakeArxiv) -> None:
+def test_a_hostile_answer_fails_only_its_batch(resolver_on: Build) -> None:
     queries = [case_query(c) for c in CASES]
-    fake.enqueue_faults(["xxe"])  # the first title batch (20 entries)
-    report = resolver_on().resolve(queries)
+    server = answers(atom("xxe.atom"), then=SEARCH)  # the first title batch (20 entries)
+    report = resolver_on(server).resolve(queries)
     statuses = [verdict(report, q).status for q in queries]
     assert statuses.count("error") == 20
     assert all("DTD" in (verdict(report, q).error or "") for q in queries

@@ -20,9 +20,12 @@ consecutive words of one field value (one author's name for `au:`; `_` joins nam
 title ending in `?` that reaches the query unquoted looks for a longer word. Search sees each
 paper's latest version, as arXiv's does.
 
-For tests and benchmarks the fake keeps a thread-safe log of every request, counts concurrency
-(`max_in_flight`, `gate_violations`) and injects faults, either scripted (`enqueue_faults`) or
-drawn from a seeded `FaultPlan`. Run it standalone with
+It stands in for arXiv where the real program talks to it over real HTTP (the end-to-end,
+fault, crash-recovery, deployment and secrets tests, and `bench/`); unit tests answer through
+`httpx.MockTransport` with its query engine in process (`Index`, `respond`) or recorded feeds
+(`tests.support.transports`). The server keeps a thread-safe log of every request, counts
+concurrency (`max_in_flight`, `gate_violations`) and injects faults, either scripted
+(`enqueue_faults`) or drawn from a seeded `FaultPlan`. Run it standalone with
 `python -m tests.fakes.arxiv_api --corpus tests/fixtures/arxiv_corpus.json --port 8765`.
 """
 
@@ -717,6 +720,19 @@ def render_error(message: str, params: Mapping[str, str]) -> bytes:
     return _serialise(feed)
 
 
+def respond(index: Index, params: Mapping[str, str]) -> tuple[int, bytes]:
+    """arXiv's answer to these API parameters: 200 and a feed, or 400 and an `Error` feed.
+
+    What the server sends for a request without a fault, and what unit tests answer with in
+    process (`tests.support.transports.arxiv_search`).
+    """
+    try:
+        page = index.answer(params)
+    except ApiError as exc:
+        return 400, render_error(exc.message, params)
+    return 200, render_feed(page)
+
+
 _FEED_OPEN = (
     '<?xml version="1.0" encoding="UTF-8"?>\n{doctype}'
     f'<feed xmlns="{ATOM_NS}" xmlns:opensearch="{OPENSEARCH_NS}" xmlns:arxiv="{ARXIV_NS}">\n'
@@ -839,7 +855,6 @@ class RequestRecord:
     status: int | None
     fault: str | None
     served: bool
-    results: int
     note: str | None
 
 
@@ -853,14 +868,13 @@ class _Pending:
     end: float | None = None
     status: int | None = None
     served: bool = False
-    results: int = 0
     note: str | None = None
 
     def freeze(self) -> RequestRecord:
         return RequestRecord(
             method=self.method, path=self.path, params=dict(self.params), start=self.start,
             end=self.end, status=self.status, fault=str(self.fault) if self.fault else None,
-            served=self.served, results=self.results, note=self.note,
+            served=self.served, note=self.note,
         )
 
 
@@ -963,8 +977,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, pending: _Pending, content_type: str = ATOM_CONTENT_TYPE, *,
                 served: bool = True) -> None:
-        status, body, results = self.server.fake._respond(pending.params)
-        pending.results = results
+        status, body = respond(self.server.fake.index, pending.params)
         self._send(pending, status, content_type if status == 200 else ATOM_CONTENT_TYPE, body,
                    served=served and status == 200)
 
@@ -1018,7 +1031,7 @@ class _Handler(BaseHTTPRequestHandler):
         actions[kind]()
 
     def _truncated(self, pending: _Pending) -> None:
-        _, body, _ = self.server.fake._respond(pending.params)
+        _, body = respond(self.server.fake.index, pending.params)
         # Cut inside the document but send an honest Content-Length: the HTTP exchange
         # completes and only the XML is broken, as with a proxy that gave up mid-stream.
         self._send(pending, 200, ATOM_CONTENT_TYPE, body[: max(1, len(body) // 2)])
@@ -1153,12 +1166,6 @@ class FakeArxiv:
         with self._lock:
             self._faults.clear()
 
-    @property
-    def pending_faults(self) -> tuple[str, ...]:
-        """Scripted faults not used yet, in order."""
-        with self._lock:
-            return tuple(str(f) for f in self._faults)
-
     # -- log ---------------------------------------------------------------------------------
 
     @property
@@ -1204,13 +1211,6 @@ class FakeArxiv:
             return self._idle.wait_for(lambda: self._in_flight == 0, timeout=timeout)
 
     # -- used by the handler -----------------------------------------------------------------
-
-    def _respond(self, params: Mapping[str, str]) -> tuple[int, bytes, int]:
-        try:
-            page = self.index.answer(params)
-        except ApiError as exc:
-            return 400, render_error(exc.message, params), 0
-        return 200, render_feed(page), len(page.entries)
 
     def _begin(self, method: str, path: str, params: dict[str, str], *,
                is_api: bool) -> _Pending:

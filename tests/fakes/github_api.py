@@ -12,13 +12,13 @@ api.github.com:
   ToS-blocked **403**, both "Repository access blocked".
 * Rate limits per identity (anonymous, or each token) and resource (`core`, `graphql`), with
   `x-ratelimit-limit/remaining/used/reset/resource` on every answer: 60 an hour anonymous,
-  5,000 with a token (both settable, e.g. tiny quotas and a reset far in the future for tests).
-  An exhausted quota answers 403 (or 429) with `remaining: 0`.
-* ETags (weak `W/"…"` like GitHub's, or strong), specific to the identity, and **304** on a
-  matching `If-None-Match` — free for authenticated requests, counted for anonymous ones.
+  5,000 with a token (both settable, e.g. a tiny quota that runs out mid-run). An exhausted
+  quota answers 403 with `remaining: 0`.
+* Weak ETags (`W/"…"`, like GitHub's), specific to the identity, and **304** on a matching
+  `If-None-Match` — free for authenticated requests, counted for anonymous ones.
 * `POST /graphql` (token required, 401 otherwise): reads the aliased
-  `a0: repository(owner: "x", name: "y") { … }` fields of a query (string literals or
-  `$variables`, inline selections or fragment spreads), answers only the top-level fields
+  `a0: repository(owner: "x", name: "y") { … }` fields of a query (string literals, inline
+  selections or fragment spreads), answers only the top-level fields
   selected (nested objects such as `licenseInfo` come whole), follows renames, and reports a
   missing repository as `null` plus an error `{"type": "NOT_FOUND", "path": [alias]}` (a
   blocked one `FORBIDDEN`) while the others succeed. More than 100 repositories in one query is
@@ -27,11 +27,12 @@ api.github.com:
 * Tokens: `Authorization: Bearer <t>` (or `token <t>`) must be one of `tokens`, else 401
   "Bad credentials".
 
-For tests and benchmarks the fake logs every request (thread-safe), counts statuses and
-concurrency, and injects faults — scripted (`enqueue_faults`) or drawn from a seeded
-`FaultPlan`: 500/502/503, 429 with retry-after, a 403 secondary limit, truncated JSON, a
-connection reset, slow answers, an HTML page instead of JSON, JSON with wrong types, a huge body,
-and an error body that echoes the Authorization header. Run it standalone with
+It stands in for GitHub where the real program talks to it over real HTTP (the end-to-end,
+fault, crash-recovery, deployment and secrets tests, and `bench/`); unit tests use
+`tests.support.transports` instead. It logs every request (thread-safe), counts statuses, and
+injects faults — scripted (`enqueue_faults`) or drawn from a seeded `FaultPlan`: 500/502/503,
+429 with retry-after, a 403 secondary limit, truncated JSON, a connection reset, slow answers,
+an HTML page instead of JSON, a huge body. Run it standalone with
 `python -m tests.fakes.github_api --port 8766` (it prints its URL).
 """
 
@@ -82,7 +83,7 @@ _CHUNK = 1 << 16
 
 FAULT_KINDS = (
     "500", "502", "503", "429", "429-bare", "403-secondary", "truncated", "reset", "slow",
-    "wrong-type", "bad-types", "huge", "echo-token",
+    "wrong-type", "huge",
 )
 
 
@@ -231,7 +232,7 @@ class RepositoryField:
 
 
 _REPOSITORY = re.compile(r"(?:([A-Za-z_]\w*)\s*:\s*)?repository\s*\(", re.ASCII)
-_ARG = re.compile(r'\s*(\w+)\s*:\s*("(?:[^"\\]|\\.)*"|\$\w+)\s*,?', re.ASCII)
+_ARG = re.compile(r'\s*(\w+)\s*:\s*("(?:[^"\\]|\\.)*")\s*,?', re.ASCII)
 _FRAGMENT = re.compile(r"fragment\s+(\w+)\s+on\s+Repository\s*\{", re.ASCII)
 _SPREAD = re.compile(r"\.\.\.\s*(\w+)", re.ASCII)
 _WORD = re.compile(r"[A-Za-z_]\w*", re.ASCII)
@@ -277,10 +278,8 @@ def _top_level(selection: str, fragments: Mapping[str, str], seen: frozenset[str
     return names
 
 
-def parse_repository_fields(query: str, variables: Mapping[str, Any] | None = None
-                            ) -> list[RepositoryField]:
+def parse_repository_fields(query: str) -> list[RepositoryField]:
     """The `repository(owner:, name:)` fields of a query, in order."""
-    variables = variables or {}
     fragments: dict[str, str] = {}
     for match in _FRAGMENT.finditer(query):
         fragments[match.group(1)], _ = _block(query, match.end() - 1)
@@ -291,14 +290,7 @@ def parse_repository_fields(query: str, variables: Mapping[str, Any] | None = No
         args: dict[str, str] = {}
         i = match.end()
         while (arg := _ARG.match(query, i)) is not None:
-            raw = arg.group(2)
-            if raw.startswith("$"):
-                value = variables.get(raw[1:])
-                if not isinstance(value, str):
-                    raise GraphQLSyntaxError(f"Variable {raw} of type String! was not provided")
-            else:
-                value = json.loads(raw)
-            args[arg.group(1)] = value
+            args[arg.group(1)] = json.loads(arg.group(2))
             i = arg.end()
         close = query.find(")", i)
         if close < 0 or query[i:close].strip():
@@ -370,22 +362,17 @@ class _Handler(BaseHTTPRequestHandler):
         """GraphQL."""
         self._handle("POST")
 
-    def do_HEAD(self) -> None:
-        """Like GET without a body."""
-        self._handle("HEAD")
-
     def _handle(self, method: str) -> None:
         fake = self.server.fake
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         path = unquote(urlsplit(self.path).path)
-        authorization = self.headers.get("Authorization")
-        token = _token(authorization)
+        token = _token(self.headers.get("Authorization"))
         pending = fake._begin(method, path, token=token,
                               if_none_match=self.headers.get("If-None-Match"))
         try:
             if pending.fault is not None:
-                self._fault(pending, body, authorization)
+                self._fault(pending, body)
             else:
                 self._send(pending, fake._answer(pending, body))
         except OSError:
@@ -399,7 +386,7 @@ class _Handler(BaseHTTPRequestHandler):
         # Close the record before the bytes leave, so a test reading the log after its client
         # got the answer never races the server.
         self.server.fake._finish(pending, status=answer.status)
-        self.wfile.write(head if pending.method == "HEAD" else head + answer.body)
+        self.wfile.write(head + answer.body)
 
     def _head(self, status: int, content_type: str, length: int,
               headers: Mapping[str, str] | None = None) -> bytes:
@@ -415,7 +402,7 @@ class _Handler(BaseHTTPRequestHandler):
             lines.append("Connection: close")
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
-    def _fault(self, pending: _Pending, body: bytes, authorization: str | None) -> None:
+    def _fault(self, pending: _Pending, body: bytes) -> None:
         fake = self.server.fake
         fault = pending.fault
         assert fault is not None
@@ -435,12 +422,7 @@ class _Handler(BaseHTTPRequestHandler):
             "reset": lambda: self._reset(pending),
             "slow": lambda: self._slow(pending, body, fake.slow_seconds if arg is None else arg),
             "wrong-type": lambda: self._send(pending, Answer(200, _HTML_PORTAL, HTML_TYPE)),
-            "bad-types": lambda: self._send(pending, fake._answer(pending, body,
-                                                                  bad_types=True)),
             "huge": lambda: self._huge(pending, int(fake.huge_bytes if arg is None else arg)),
-            "echo-token": lambda: self._send(pending, _json(401, {
-                "message": f"Bad credentials: {authorization or 'none'}",
-                "documentation_url": DOCS})),
         }
         actions[kind]()
 
@@ -511,7 +493,7 @@ class FakeGitHub:
 
     Use as a context manager or call `start()`/`stop()`. Faults come first from the script
     (`enqueue_faults`), then from `fault_plan`; they apply to API requests only (`/repos/…`,
-    `/repositories/…`, `/graphql`), never to `/rate_limit`.
+    `/repositories/…`, `/graphql`).
     """
 
     def __init__(self, corpus: GitHubCorpus | Iterable[FakeRepo] | None = None, *,
@@ -519,9 +501,8 @@ class FakeGitHub:
                  tokens: Iterable[str] = (DEFAULT_TOKEN,), anonymous_quota: int = ANONYMOUS_QUOTA,
                  token_quota: int = TOKEN_QUOTA, graphql_quota: int = GRAPHQL_QUOTA,
                  window: float = 3600.0, date: dt.datetime | None = FROZEN_DATE,
-                 weak_etags: bool = True, exhausted_status: int = 403, retry_after: int = 3,
-                 slow_seconds: float = 1.0, huge_bytes: int = 8 * 1024 * 1024,
-                 fault_plan: FaultPlan | None = None, prefix: str = "") -> None:
+                 retry_after: int = 3, slow_seconds: float = 1.0,
+                 huge_bytes: int = 8 * 1024 * 1024, fault_plan: FaultPlan | None = None) -> None:
         if corpus is None:
             corpus = load_corpus()
         if isinstance(corpus, GitHubCorpus):
@@ -531,15 +512,12 @@ class FakeGitHub:
         check(repos, gone)
         self.host = host
         self.port = port
-        self.prefix = prefix.rstrip("/")
         self.tokens = set(tokens)
         self.anonymous_quota = anonymous_quota
         self.token_quota = token_quota
         self.graphql_quota = graphql_quota
         self.window = window
         self.date = date
-        self.weak_etags = weak_etags
-        self.exhausted_status = exhausted_status
         self.retry_after = retry_after
         self.slow_seconds = slow_seconds
         self.huge_bytes = huge_bytes
@@ -549,14 +527,12 @@ class FakeGitHub:
         self._repos: dict[int, FakeRepo] = {}
         self._names: dict[str, int] = {}
         self._old: dict[str, int] = {}
-        self._deleted = {name.lower() for name in gone}
         for repo in repos:
             self._index(repo)
         self._quotas: dict[tuple[str, str], Quota] = {}
         self._faults: collections.deque[Fault] = collections.deque()
         self._log: list[_Pending] = []
         self._in_flight = 0
-        self._max_in_flight = 0
         self._connections: set[socket.socket] = set()
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -607,7 +583,7 @@ class FakeGitHub:
         """The API base URL, `http://127.0.0.1:PORT` (what GITHUB_API_URL is set to)."""
         if self._server is None:
             raise RuntimeError("FakeGitHub is not running; call start() first")
-        return f"http://{self.host}:{self.port}{self.prefix}"
+        return f"http://{self.host}:{self.port}"
 
     # -- corpus ------------------------------------------------------------------------------
 
@@ -634,54 +610,6 @@ class FakeGitHub:
     def repos(self) -> tuple[FakeRepo, ...]:
         with self._lock:
             return tuple(self._repos.values())
-
-    def add(self, repo: FakeRepo) -> None:
-        """Serve one more repository."""
-        with self._lock:
-            check((*self._repos.values(), repo), self._deleted)
-            self._index(repo)
-
-    def set_stars(self, name: str, stars: int) -> None:
-        """Change a repository's star count (its ETag changes with it)."""
-        current = self.repo(name)
-        with self._lock:
-            self._repos[current.id] = replace(current, stars=stars)
-
-    def rename(self, old: str, new: str) -> None:
-        """Rename (or transfer) a repository: the old name answers 301 from now on."""
-        current = self.repo(old)
-        with self._lock:
-            del self._names[current.full_name.lower()]
-            moved = replace(current, full_name=new,
-                            renamed_from=(*current.renamed_from, current.full_name))
-            self._index(moved)
-
-    def delete(self, name: str) -> None:
-        """Delete a repository: its names answer 404 from now on."""
-        current = self.repo(name)
-        with self._lock:
-            del self._repos[current.id]
-            for known in (current.full_name, *current.renamed_from):
-                self._names.pop(known.lower(), None)
-                self._old.pop(known.lower(), None)
-                self._deleted.add(known.lower())
-
-    # -- quotas ------------------------------------------------------------------------------
-
-    def quota(self, token: str | None = None, resource: str = "core") -> Quota:
-        """A copy of the current quota of an identity (None: anonymous) for a resource."""
-        with self._lock:
-            return replace(self._quota(self._identity(token), resource))
-
-    def set_quota(self, remaining: int, *, token: str | None = None, resource: str = "core",
-                  reset_in: float | None = None) -> None:
-        """Set what is left of a quota (and when it resets, seconds from now)."""
-        with self._lock:
-            quota = self._quota(self._identity(token), resource)
-            quota.remaining = remaining
-            quota.used = quota.limit - remaining
-            if reset_in is not None:
-                quota.reset = int(time.time() + reset_in)
 
     def reset_quotas(self) -> None:
         """Every identity starts a fresh window."""
@@ -715,11 +643,6 @@ class FakeGitHub:
         with self._lock:
             self._faults.clear()
 
-    @property
-    def pending_faults(self) -> tuple[str, ...]:
-        with self._lock:
-            return tuple(str(f) for f in self._faults)
-
     # -- log ---------------------------------------------------------------------------------
 
     @property
@@ -733,28 +656,15 @@ class FakeGitHub:
         with self._lock:
             return len(self._log)
 
-    def count(self, *, status: int | None = None, path: str | None = None) -> int:
-        """Requests with this status and/or whose path starts with `path`."""
-        with self._lock:
-            return sum(1 for p in self._log
-                       if (status is None or p.status == status)
-                       and (path is None or p.path.startswith(path)))
-
     def statuses(self) -> dict[int | None, int]:
         """How many requests got each status (None: no answer, e.g. a reset)."""
         with self._lock:
             return dict(collections.Counter(p.status for p in self._log))
 
-    @property
-    def max_in_flight(self) -> int:
-        with self._lock:
-            return self._max_in_flight
-
     def reset_log(self) -> None:
         """Forget logged requests and the in-flight maximum."""
         with self._lock:
             self._log = [p for p in self._log if p.end is None]
-            self._max_in_flight = self._in_flight
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
         with self._idle:
@@ -767,19 +677,13 @@ class FakeGitHub:
         return email.utils.format_datetime(when.astimezone(dt.UTC), usegmt=True)
 
     def _route(self, method: str, path: str) -> tuple[str, tuple[str, ...]]:
-        if self.prefix:
-            if not path.startswith(self.prefix + "/"):
-                return "unknown", ()
-            path = path[len(self.prefix):]
         parts = [p for p in path.split("/") if p]
-        if method in ("GET", "HEAD") and len(parts) == 3 and parts[0] == "repos":
+        if method == "GET" and len(parts) == 3 and parts[0] == "repos":
             return "repo", (parts[1], parts[2])
-        if method in ("GET", "HEAD") and len(parts) == 2 and parts[0] == "repositories":
+        if method == "GET" and len(parts) == 2 and parts[0] == "repositories":
             return "id", (parts[1],)
         if method == "POST" and parts == ["graphql"]:
             return "graphql", ()
-        if method in ("GET", "HEAD") and parts == ["rate_limit"]:
-            return "rate_limit", ()
         return "unknown", ()
 
     def _begin(self, method: str, path: str, *, token: str | None,
@@ -799,7 +703,6 @@ class FakeGitHub:
                                if_none_match=if_none_match, token=token)
             self._log.append(pending)
             self._in_flight += 1
-            self._max_in_flight = max(self._max_in_flight, self._in_flight)
             return pending
 
     def _finish(self, pending: _Pending, *, status: int | None = None) -> None:
@@ -811,22 +714,20 @@ class FakeGitHub:
             self._in_flight -= 1
             self._idle.notify_all()
 
-    def _answer(self, pending: _Pending, body: bytes, *, bad_types: bool = False) -> Answer:
+    def _answer(self, pending: _Pending, body: bytes) -> Answer:
         kind, args = self._route(pending.method, pending.path)
         if pending.token_sent and not pending.authenticated:
             return _json(401, {"message": "Bad credentials", "documentation_url": DOCS,
                                "status": "401"})
         token = pending.token if pending.authenticated else None
         if kind == "graphql":
-            return self._graphql(pending, token, body, bad_types=bad_types)
-        if kind == "rate_limit":
-            return self._rate_limit(token)
+            return self._graphql(pending, token, body)
         if kind in ("repo", "id"):
-            return self._rest(pending, token, kind, args, bad_types=bad_types)
+            return self._rest(pending, token, kind, args)
         return _json(404, {"message": "Not Found", "documentation_url": DOCS, "status": "404"})
 
-    def _rest(self, pending: _Pending, token: str | None, kind: str, args: tuple[str, ...], *,
-              bad_types: bool) -> Answer:
+    def _rest(self, pending: _Pending, token: str | None, kind: str,
+              args: tuple[str, ...]) -> Answer:
         identity = self._identity(token)
         with self._lock:
             quota = self._quota(identity, "core")
@@ -835,10 +736,10 @@ class FakeGitHub:
                            "Authenticated requests get a higher rate limit. Check out the "
                            "documentation for more details.)" if token is None else
                            "API rate limit exceeded for user ID 1.")
-                return _json(self.exhausted_status,
+                return _json(403,
                              {"message": message, "documentation_url": _RATE_DOCS},
                              quota.headers("core"))
-            answer = self._rest_answer(pending, identity, kind, args, bad_types=bad_types)
+            answer = self._rest_answer(pending, identity, kind, args)
             if not (answer.status == 304 and token is not None):
                 quota.remaining -= 1
                 quota.used += 1
@@ -847,8 +748,8 @@ class FakeGitHub:
                        "x-github-request-id": f"FAKE:{len(self._log):06d}"}
             return replace(answer, headers=headers)
 
-    def _rest_answer(self, pending: _Pending, identity: str, kind: str, args: tuple[str, ...],
-                     *, bad_types: bool) -> Answer:
+    def _rest_answer(self, pending: _Pending, identity: str, kind: str,
+                     args: tuple[str, ...]) -> Answer:
         not_found = _json(404, {"message": "Not Found", "documentation_url": _REPO_DOCS,
                                 "status": "404"})
         if kind == "id":
@@ -870,11 +771,9 @@ class FakeGitHub:
             return _json(451 if repo.blocked == "dmca" else 403,
                          {"message": "Repository access blocked", "block": block})
         document = repo.rest(self.url)
-        if bad_types:
-            document = {**document, "stargazers_count": "1.2k", "archived": "no"}
         body = json.dumps(document, ensure_ascii=False).encode()
         digest = hashlib.sha256(identity.encode() + b"\n" + body).hexdigest()[:40]
-        etag = f'W/"{digest}"' if self.weak_etags else f'"{digest}"'
+        etag = f'W/"{digest}"'
         cache = "private" if identity != "anonymous" else "public"
         headers = {"ETag": etag, "Cache-Control": f"{cache}, max-age=60, s-maxage=60",
                    "Last-Modified": _http_date(repo.updated_at),
@@ -884,18 +783,7 @@ class FakeGitHub:
             return Answer(304, b"", JSON_TYPE, headers)
         return Answer(200, body, JSON_TYPE, headers)
 
-    def _rate_limit(self, token: str | None) -> Answer:
-        identity = self._identity(token)
-        with self._lock:
-            core, graphql = self._quota(identity, "core"), self._quota(identity, "graphql")
-            resources = {"core": _quota_json(core)}
-            if token is not None:
-                resources["graphql"] = _quota_json(graphql)
-            return _json(200, {"resources": resources, "rate": _quota_json(core)},
-                         core.headers("core"))
-
-    def _graphql(self, pending: _Pending, token: str | None, body: bytes, *,
-                 bad_types: bool) -> Answer:
+    def _graphql(self, pending: _Pending, token: str | None, body: bytes) -> Answer:
         if token is None:
             return _json(401, {
                 "message": "This endpoint requires you to be authenticated.",
@@ -904,8 +792,7 @@ class FakeGitHub:
         try:
             payload = json.loads(body)
             query = payload["query"]
-            variables = payload.get("variables") or {}
-            if not isinstance(query, str) or not isinstance(variables, dict):
+            if not isinstance(query, str):
                 raise TypeError(query)
         except (ValueError, KeyError, TypeError):
             return _json(400, {"message": "Problems parsing JSON", "documentation_url": DOCS})
@@ -917,7 +804,7 @@ class FakeGitHub:
                     "type": "RATE_LIMITED", "code": "graphql_rate_limit",
                     "message": "API rate limit already exceeded for user ID 1."}]}, headers)
             try:
-                fields = parse_repository_fields(query, variables)
+                fields = parse_repository_fields(query)
             except (GraphQLSyntaxError, ValueError) as exc:
                 return _json(200, {"errors": [{"message": f"Parse error: {exc}"}]}, headers)
             pending.repositories = len(fields)
@@ -948,14 +835,8 @@ class FakeGitHub:
                     errors.append({"type": "FORBIDDEN", **where,
                                    "message": "Repository access blocked"})
                 else:
-                    node = {k: v for k, v in repo.graphql().items() if k in item.fields}
-                    if bad_types and "stargazerCount" in node:
-                        node["stargazerCount"] = "1.2k"
-                    data[item.alias] = node
-            if re.search(r"\brateLimit\b", query):
-                data["rateLimit"] = {"cost": 1, "limit": quota.limit,
-                                     "remaining": quota.remaining,
-                                     "resetAt": _iso(quota.reset)}
+                    data[item.alias] = {k: v for k, v in repo.graphql().items()
+                                        if k in item.fields}
         result: dict[str, Any] = {"data": data}
         if errors:
             result["errors"] = errors
@@ -970,15 +851,6 @@ class FakeGitHub:
     def _untrack(self, conn: socket.socket) -> None:
         with self._lock:
             self._connections.discard(conn)
-
-
-def _quota_json(quota: Quota) -> dict[str, int]:
-    return {"limit": quota.limit, "remaining": quota.remaining, "reset": quota.reset,
-            "used": quota.used}
-
-
-def _iso(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _http_date(iso: str) -> str:
@@ -996,9 +868,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="accepted token (repeatable; default: the fake's test token)")
     parser.add_argument("--anonymous-quota", type=int, default=ANONYMOUS_QUOTA)
     parser.add_argument("--token-quota", type=int, default=TOKEN_QUOTA)
-    parser.add_argument("--strong-etags", action="store_true")
     parser.add_argument("--real-date", action="store_true", help="send the real Date header")
-    parser.add_argument("--prefix", default="", help="serve under a path, e.g. /api/v3")
     parser.add_argument("--fault-rate", type=float, default=0.0)
     parser.add_argument("--fault-kinds", default="503,429,reset")
     parser.add_argument("--seed", type=int, default=0)
@@ -1009,9 +879,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     fake = FakeGitHub(load_corpus(args.corpus), host=args.host, port=args.port,
                       tokens=args.token or (DEFAULT_TOKEN,),
                       anonymous_quota=args.anonymous_quota, token_quota=args.token_quota,
-                      weak_etags=not args.strong_etags,
-                      date=None if args.real_date else FROZEN_DATE, prefix=args.prefix,
-                      fault_plan=plan)
+                      date=None if args.real_date else FROZEN_DATE, fault_plan=plan)
     with fake:
         print(f"fake GitHub API at {fake.url} ({len(fake.repos)} repositories); Ctrl-C stops",
               flush=True)
