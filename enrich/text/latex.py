@@ -96,6 +96,8 @@ def decode_tex(text: str) -> str:
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 _WS = re.compile(r"\s+")
+# The ASCII control characters that are not whitespace (`clean` drops them).
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f]")
 
 
 def clean(text: str) -> str:
@@ -104,6 +106,8 @@ def clean(text: str) -> str:
     Newlines and tabs in titles become spaces (a newline inside a BibTeX value is legal, but an
     empty line ends a paragraph in LaTeX and breaks the entry for some readers).
     """
+    if text.isascii() and _ASCII_CONTROL.search(text) is None:
+        return " ".join(text.split())  # NFC, zero-width and controls: nothing to do
     text = unicodedata.normalize("NFC", text).translate(_ZERO_WIDTH)
     text = "".join(" " if ch.isspace() else ch for ch in text
                    if ch.isspace() or unicodedata.category(ch) not in {"Cc", "Cs", "Co", "Cn"})
