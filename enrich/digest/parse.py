@@ -253,9 +253,7 @@ class _Text:
     blank = True  # no character but whitespace so far (`str.strip` would leave nothing)
 
     def lines(self) -> Iterator[str]:
-        for line in _split(self._strict()):
-            self.lines_read += 1
-            yield line
+        return _split(self._strict(), self)
 
     def again(self) -> Iterator[str]:
         return _split(self._lenient())
@@ -463,11 +461,12 @@ def read_digest(path: Path, name: str | None = None) -> Digest:
 # Text → lines
 
 
-def _split(pieces: Iterable[str]) -> Iterator[str]:
+def _split(pieces: Iterable[str], counter: _Text | None = None) -> Iterator[str]:
     """The lines of text arriving in pieces, split at \\r\\n, \\r or \\n (a leading BOM dropped).
 
     Like `str.split("\\n")` after normalising line ends: a text ending in a line end has an
-    empty last line.
+    empty last line. `counter.lines_read` counts the lines of each piece as it is split (all
+    of them once the lines run out).
     """
     rest = ""
     leading = True
@@ -489,11 +488,13 @@ def _split(pieces: Iterable[str]) -> Iterator[str]:
         parts = text.split("\n")
         parts[0] = rest + parts[0]
         rest = parts.pop()
+        if counter is not None:
+            counter.lines_read += len(parts)
         yield from parts
-    if cr:
-        yield rest
-        rest = ""
-    yield rest
+    last = [rest, ""] if cr else [rest]
+    if counter is not None:
+        counter.lines_read += len(last)
+    yield from last
 
 
 def _too_many_lines(file: str) -> DigestError:
@@ -600,7 +601,7 @@ def _cleaned(raws: Iterable[str], form: DigestForm, file: str, dropped: _Dropped
     for no, raw in enumerate(raws, start=1):
         if limit and no > most:
             raise _too_many_lines(file)
-        text, count = _clean(raw)
+        text, count = _clean(raw) if raw else ("", 0)
         if count and dropped is not None:
             dropped.add(no, count)
         if not text:
