@@ -504,9 +504,12 @@ def _too_many_lines(file: str) -> DigestError:
 
 def _clean(raw: str) -> tuple[str, int]:
     """Normalise one raw line; also return how many control characters were dropped."""
-    if raw.isascii() and _ASCII_CONTROL.search(raw) is None:
-        # Nothing invisible, no escape, no control: only tabs become spaces.
-        return (raw.replace("\t", " ") if "\t" in raw else raw).strip(), 0
+    if raw.isascii():
+        if raw.isprintable():  # the common line: nothing to remove or replace
+            return raw.strip(), 0
+        if _ASCII_CONTROL.search(raw) is None:
+            # Nothing invisible, no escape, no control: only tabs become spaces.
+            return raw.replace("\t", " ").strip(), 0
     text = raw.translate(_INVISIBLE).translate(_SPACES)
     text, ansi = _ANSI.subn(" ", text)
     text, dropped = _CONTROL.subn(" ", text)

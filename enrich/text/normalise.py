@@ -32,8 +32,6 @@ _TEX_WRAPPERS = frozenset(
     operatorname text textbf textit textrm textsc textsf texttt emph rm bf it sf tt cal
     left right big Big bigg Bigg""".split()
 )
-# ASCII whitespace other than the space (`str.isspace`).
-_ASCII_BREAKS = re.compile(r"[\t\n\r\x0b\x0c\x1c-\x1f]")
 # A run of letters and digits of any script (`\w` is `str.isalnum()` plus `_`).
 _WORD = re.compile(r"[^\W_]+")
 
@@ -46,7 +44,7 @@ STOPWORDS = frozenset(
 
 def collapse_ws(text: str) -> str:
     """Collapse every run of whitespace to one space and strip the ends."""
-    if text.isascii() and "  " not in text and _ASCII_BREAKS.search(text) is None:
+    if text.isascii() and text.isprintable() and "  " not in text:
         return text.strip(" ")  # its only whitespace is single spaces
     return " ".join(text.split())  # str.split's whitespace is exactly re's `\s`
 
