@@ -548,8 +548,12 @@ def render(output_dir: Path, state: StateStore, *,
         "report.json": to_json(report(digests, failures, papers)),
     }
     stems = view_stems(o.file for o in outcomes)
+    by_file: dict[str, list[Placed]] = {}  # each digest's entries, found once for all digests
+    for item in placed:
+        by_file.setdefault(item.digest.file, []).append(item)
     for outcome in outcomes:
-        view = (digest_view(outcome.digest, placed, by_key) if outcome.digest is not None
+        view = (digest_view(outcome.digest, by_file.get(outcome.digest.file, []), by_key)
+                if outcome.digest is not None
                 else failed_digest_view(outcome.error))  # type: ignore[arg-type]
         files[f"digests/{stems[outcome.file]}.json"] = to_json(view)
     written = []

@@ -86,3 +86,34 @@ def test_the_sources_bench_at_a_small_size_meets_the_bar(tmp_path: Path) -> None
     assert figures["requests"]["semantic_scholar"] == 1
     assert not any(figures["rerun"].values())
     assert "| code-link recall (goal ≥ 0.98) |" in done.stdout
+
+
+def test_the_scale_bench_at_a_tiny_size_separates_our_cost_from_the_fakes(
+        tmp_path: Path) -> None:
+    figures = tmp_path / "scale.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.scale", "--sizes", str(ENTRIES), "--naive-sample", "20",
+         "--parse-mb", "1", "--json", str(figures)],
+        cwd=REPO, env=cli_env(tmp_path / "prefect"), capture_output=True, text=True,
+        timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "FAILED" not in done.stderr, done.stderr
+    written: dict[str, Any] = json.loads(figures.read_text(encoding="utf-8"))
+    (row,) = written["sizes"]
+    ours = row["ours"]
+    # The replayed run (our cost alone) wrote what the live run wrote, and asked no fake.
+    assert ours["replay_identical"]
+    assert set(ours["replayed"]) == {"parse", "arxiv", "github", "keys", "render"}
+    assert all(stage["cpu_s"] > 0 for stage in ours["replayed"].values())
+    assert ours["live"]["arxiv"]["fake_arxiv_cpu_s"] > 0
+    assert ours["live"]["render"]["fake_arxiv_cpu_s"] == 0
+    assert ours["rerun"] == {"arxiv": 0, "github": 0}
+    assert (ours["precision"], ours["wrong"]) == (1.0, 0)
+    assert row["pipeline_peak_mb"] > 0 and row["peak_rss_mb"] > 0
+    # The parser on large digests: both shapes, both ways of reading, the same entries.
+    assert [(p["shape"], p["megabytes"]) for p in written["parser"]] == [("typical", 1),
+                                                                         ("long", 1)]
+    for parsed in written["parser"]:
+        assert parsed["streaming"]["entries"] == parsed["whole file"]["entries"] > 0
+        assert parsed["streaming"]["mb_per_s"] > 0
+    assert "| entries | ours | parse |" in done.stdout

@@ -741,7 +741,7 @@ def test_spaced_requests_pass_the_gate_and_rushed_ones_do_not(http: httpx.Client
 
 def _record(start: float, end: float | None) -> RequestRecord:
     return RequestRecord(method="GET", path="/api/query", params={}, start=start, end=end,
-                         status=200, fault=None, served=True, note=None)
+                         status=200, fault=None, served=True, results=0, note=None)
 
 
 GATE = [

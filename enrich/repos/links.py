@@ -17,6 +17,7 @@ Only what the text says is used; nothing here guesses a repository from a title.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 from enrich.repos.model import CodeLink, HfRecord, LinkKind, LinkSource
@@ -55,6 +56,14 @@ _TEX_ESCAPE = re.compile(r"\\([_~#%&])")
 # URL characters; nothing that could break out of a record or a .bib field.
 _PLAIN_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9\-._~%/+=@]*)?"
                         r"(?:[?#][A-Za-z0-9\-._~%/+=&?#]*)?$")
+# Every code link's host holds one of these words (the patterns above are case-insensitive,
+# and only "i" has non-ASCII case partners there: `İ`, `ı`). Text without them has no link.
+_HOST_WORDS = ("github", "gitlab", "huggingface", "bitbucket")
+_HOST_WORD = re.compile("|".join(_HOST_WORDS), re.IGNORECASE)
+# What `_URL_CHARS` matches case-insensitively: ASCII, and four letters that fold to it.
+_URL_CHARSET = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#@%=&+"
+    "\u0130\u0131\u017f\u212a")
 
 _CODE_HOSTS: dict[str, LinkKind] = {
     "github.com": "github",
@@ -95,11 +104,43 @@ _BITBUCKET_RESERVED = frozenset({"account", "dashboard", "product", "repo", "wor
 
 
 def repair_split_urls(text: str) -> str:
-    """Text with URLs the digest's rendering broke apart joined again (see module docstring)."""
-    text = _TEX_ESCAPE.sub(r"\1", text)
-    text = _SPLIT_SCHEME.sub(lambda m: m.group(1) + "://", text)
-    text = _SPLIT_HOST.sub(lambda m: f"{m.group(1)}.{m.group(2)}", text)
-    return _SPLIT_SLASH.sub(lambda m: m.group(1) + "/", text)
+    """Text with URLs the digest's rendering broke apart joined again (see module docstring).
+
+    Each repair starts where its pattern can first match (every match starts with `http` or
+    a host word): most of an abstract is never scanned.
+    """
+    if "\\" in text:
+        text = _TEX_ESCAPE.sub(r"\1", text)
+    if (at := _first(text, ("http",))) is not None:
+        text = _sub_from(_SPLIT_SCHEME, lambda m: m.group(1) + "://", text, at)
+    if (at := _first(text, _HOST_WORDS)) is not None:
+        text = _sub_from(_SPLIT_HOST, lambda m: f"{m.group(1)}.{m.group(2)}", text, at)
+        text = _sub_from(_SPLIT_SLASH, lambda m: m.group(1) + "/", text, at)
+    return text
+
+
+def _first(text: str, words: tuple[str, ...]) -> int | None:
+    """Where the first of `words` (ASCII, matched case-insensitively) can start in `text`."""
+    if "\u0130" in text or "\u0131" in text:  # case partners of "i", and "İ" lower-cases long
+        return 0
+    lower = text.lower()
+    found = [at for word in words if (at := lower.find(word)) >= 0]
+    return min(found) if found else None
+
+
+def _sub_from(pattern: re.Pattern[str], repl: Callable[[re.Match[str]], str], text: str,
+              start: int) -> str:
+    """`pattern.sub(repl, text)` when no match can start before `start` (a pattern that never
+    matches the empty string)."""
+    parts: list[str] = []
+    last = 0
+    for match in pattern.finditer(text, start):
+        parts += (text[last:match.start()], repl(match))
+        last = match.end()
+    if not parts:
+        return text
+    parts.append(text[last:])
+    return "".join(parts)
 
 
 def _trim(url: str) -> str:
@@ -107,18 +148,65 @@ def _trim(url: str) -> str:
     return url.rstrip(_TRAILING)
 
 
+def _may_link(text: str) -> bool:
+    """False when `text` cannot hold a code link (most abstracts): a quick look first."""
+    lower = text.lower()
+    if any(word in lower for word in _HOST_WORDS):
+        return True
+    return not text.isascii() and _HOST_WORD.search(text) is not None
+
+
+def _url_matches(text: str) -> list[tuple[int, str]]:
+    """`_URL`'s matches in `text` (start, text), looking only where one can be.
+
+    A match is a run of URL characters to its end (the pattern ends in a greedy run of them),
+    so there is at most one per run, and it holds `://` or a host word. Only the runs around
+    those are tried, from their first character on, as `finditer` would.
+    """
+    if "\u0130" in text or "\u0131" in text:  # case partners of "i": let the pattern look
+        return [(m.start(), m.group(0)) for m in _URL.finditer(text)]
+    lower = text.lower()  # as long as the text, without "\u0130"
+    anchors = sorted(at for word in ("://", *_HOST_WORDS) for at in _find_all(lower, word))
+    found: list[tuple[int, str]] = []
+    end = 0  # where the last run tried ends
+    for at in anchors:
+        if at < end:
+            continue
+        start = at
+        while start > end and text[start - 1] in _URL_CHARSET:
+            start -= 1
+        end = at
+        while end < len(text) and text[end] in _URL_CHARSET:
+            end += 1
+        for pos in range(start, end):
+            if (match := _URL.match(text, pos)) is not None:
+                found.append((pos, match.group(0)))
+                break
+    return found
+
+
+def _find_all(text: str, word: str) -> Iterator[int]:
+    at = text.find(word)
+    while at >= 0:
+        yield at
+        at = text.find(word, at + 1)
+
+
 def _candidates(text: str) -> list[str]:
+    if not _may_link(text):
+        return []
     text = repair_split_urls(text)
     found: list[tuple[int, str]] = []
-    for match in _URL.finditer(text):
-        start = match.start()
-        for piece in _GLUED.split(match.group(0)):
+    for at, matched in _url_matches(text):
+        start = at
+        for piece in _GLUED.split(matched):
             url = _trim(piece)
             if url:
                 found.append((start, url))
             start += len(piece)
-    for match in _SSH.finditer(text):
-        found.append((match.start(), "https://github.com/" + match.group(1)))
+    if "@" in text:
+        for match in _SSH.finditer(text):
+            found.append((match.start(), "https://github.com/" + match.group(1)))
     return [url for _, url in sorted(found, key=lambda pair: pair[0])]
 
 

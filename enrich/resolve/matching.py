@@ -18,6 +18,7 @@ weighs author agreement and how much of the digest's abstract the candidate's ab
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -117,9 +118,11 @@ def author_agreement(digest_authors: Sequence[str], arxiv_authors: Sequence[str]
     return shared_authors(digest_authors, arxiv_authors) / len(digest_authors)
 
 
-def _shingles(text: str, size: int = 3) -> set[tuple[str, ...]]:
+@functools.lru_cache(maxsize=1024)
+def _shingles(text: str, size: int = 3) -> frozenset[tuple[str, ...]]:
+    # Remembered: an entry's abstract meets every candidate, a candidate's every entry.
     words = normalise_title(text).split()
-    return {tuple(words[i:i + size]) for i in range(max(0, len(words) - size + 1))}
+    return frozenset(tuple(words[i:i + size]) for i in range(max(0, len(words) - size + 1)))
 
 
 def abstract_containment(digest_abstract: str, arxiv_abstract: str) -> float:

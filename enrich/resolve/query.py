@@ -9,6 +9,7 @@ grammar to misread.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
@@ -125,6 +126,18 @@ def window_clause(authors: Sequence[str], digest_date: dt.date | None) -> str | 
     which matches hundreds of papers): later authors are used until there are two, and a lone
     surname is narrowed by the first author's given name.
     """
+    names = _window_names(tuple(authors))
+    if not names or digest_date is None:
+        return None
+    start = (digest_date - WINDOW_BEFORE).strftime("%Y%m%d0000")
+    end = (digest_date + dt.timedelta(days=1)).strftime("%Y%m%d2359")
+    people = " AND ".join(f"au:{n}" for n in names)
+    return f"({people} AND submittedDate:[{start} TO {end}])"
+
+
+@functools.lru_cache(maxsize=1024)
+def _window_names(authors: tuple[str, ...]) -> tuple[str, ...]:
+    """The `au:` terms of `window_clause` (remembered: every candidate is checked with them)."""
     names: list[str] = []
     for author in authors[:4]:
         term = author_term(author)
@@ -134,12 +147,7 @@ def window_clause(authors: Sequence[str], digest_date: dt.date | None) -> str | 
             break
     if len(names) == 1 and (given := given_term(authors[0])) and given != names[0]:
         names.append(given)
-    if not names or digest_date is None:
-        return None
-    start = (digest_date - WINDOW_BEFORE).strftime("%Y%m%d0000")
-    end = (digest_date + dt.timedelta(days=1)).strftime("%Y%m%d2359")
-    people = " AND ".join(f"au:{n}" for n in names)
-    return f"({people} AND submittedDate:[{start} TO {end}])"
+    return tuple(names)
 
 
 def sentinel_clause(title: str, published: dt.datetime) -> str | None:
@@ -163,11 +171,18 @@ def _contains(words: Sequence[str], part: Sequence[str]) -> bool:
     return n > 0 and any(list(words[i:i + n]) == list(part) for i in range(len(words) - n + 1))
 
 
-def _author_words(paper_authors: Sequence[str]) -> list[list[str]]:
-    return [words_only(fold(strip_tex(a)).lower()).split() for a in paper_authors]
+def _author_words(paper_authors: Sequence[str]) -> tuple[tuple[str, ...], ...]:
+    return _author_words_of(tuple(paper_authors))
 
 
-def _has_author(term: str, authors: list[list[str]]) -> bool:
+@functools.lru_cache(maxsize=4096)
+def _author_words_of(paper_authors: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """The indexed words of each author (remembered: a paper is checked for every entry of the
+    batch that brought it)."""
+    return tuple(tuple(words_only(fold(strip_tex(a)).lower()).split()) for a in paper_authors)
+
+
+def _has_author(term: str, authors: Sequence[Sequence[str]]) -> bool:
     """Whether an `au:` term matches one of the authors, as arXiv's index does (any word of a
     name; `_` joins the words of a multi-word surname)."""
     part = term.split("_")
@@ -200,11 +215,9 @@ def window_admits(authors: Sequence[str], digest_date: dt.date | None,
                   paper_authors: Sequence[str], submitted: dt.datetime) -> bool:
     """Whether `window_clause(authors, digest_date)` matches a paper by these authors
     submitted (v1) then."""
-    clause = window_clause(authors, digest_date)
-    if clause is None or digest_date is None:
+    names = _window_names(tuple(authors))
+    if not names or digest_date is None:
         return False
-    names = [t.removeprefix("au:") for t in clause.strip("()").split(" AND ")
-             if t.startswith("au:")]
     theirs = _author_words(paper_authors)
     start = dt.datetime.combine(digest_date - WINDOW_BEFORE, dt.time(), dt.UTC)
     end = dt.datetime.combine(digest_date + dt.timedelta(days=1), dt.time(23, 59, 59), dt.UTC)

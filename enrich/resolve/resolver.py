@@ -260,7 +260,8 @@ class Resolver:
     def _by_hint(self, fps: list[str]) -> None:
         wanted = sorted({q.arxiv_id_hint for fp in fps if (q := self._queries[fp]).arxiv_id_hint})
         for ids in chunked(wanted, IDS_PER_QUERY):
-            asked = [fp for fp in fps if self._queries[fp].arxiv_id_hint in ids]
+            batch = set(ids)
+            asked = [fp for fp in fps if self._queries[fp].arxiv_id_hint in batch]
             page = self._ask(functools.partial(self._client.by_ids, ids), asked)
             if page is None:
                 continue

@@ -96,6 +96,8 @@ def decode_tex(text: str) -> str:
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 _WS = re.compile(r"\s+")
+# The ASCII control characters that are not whitespace (`clean` drops them).
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f]")
 
 
 def clean(text: str) -> str:
@@ -104,6 +106,8 @@ def clean(text: str) -> str:
     Newlines and tabs in titles become spaces (a newline inside a BibTeX value is legal, but an
     empty line ends a paragraph in LaTeX and breaks the entry for some readers).
     """
+    if text.isascii() and _ASCII_CONTROL.search(text) is None:
+        return " ".join(text.split())  # NFC, zero-width and controls: nothing to do
     text = unicodedata.normalize("NFC", text).translate(_ZERO_WIDTH)
     text = "".join(" " if ch.isspace() else ch for ch in text
                    if ch.isspace() or unicodedata.category(ch) not in {"Cc", "Cs", "Co", "Cn"})
@@ -251,17 +255,16 @@ def _commands_allowed(math: str) -> bool:
     return True
 
 
+# What brace counting looks at: a backslash with the character it escapes, or a brace.
+_BRACE_TOKEN = re.compile(r"\\.|[{}]", re.DOTALL)
+
+
 def _balanced(text: str, *, count_escaped: bool) -> bool:
     depth = 0
-    escaped = False
-    for ch in text:
-        if escaped:
-            escaped = False
-            if not count_escaped:
-                continue
-        elif ch == "\\":
-            escaped = True
-            continue
+    for token in _BRACE_TOKEN.findall(text):
+        ch = token[-1]
+        if len(token) == 2 and not count_escaped:
+            continue  # an escaped character
         if ch == "{":
             depth += 1
         elif ch == "}":
@@ -281,6 +284,7 @@ _ASCII_SPECIAL = {
     "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
     "<": r"\textless{}", ">": r"\textgreater{}", "|": "$|$",
 }
+_ASCII_SPECIAL_TABLE = str.maketrans(_ASCII_SPECIAL)
 # Accents that have a LaTeX command every reader we check understands (U+0326 comma below,
 # U+0309 hook and U+031B horn have none that pandoc reads, so those letters stay UTF-8).
 _MARK_COMMAND = {mark: "\\" + tex for tex, mark in _TEX_ACCENT_MARK.items()}
@@ -321,6 +325,8 @@ def smart_quotes(text: str) -> str:
     """Straight double quotes as typographic ones: a `"` that opens (text start, after a space
     or an opening bracket) becomes “, any other ”. LaTeX prints a straight `"` as ” and
     babel's German shorthands read `"a` as ä, so a straight quote is never written."""
+    if '"' not in text:
+        return text
     out = []
     for i, ch in enumerate(text):
         before = text[i - 1] if i else " "
@@ -343,6 +349,8 @@ def encode_text(text: str, *, encoding: Encoding = "latex", greek_as_math: bool 
     if encoding not in ENCODINGS:
         raise ValueError(f"unknown encoding {encoding!r}; use one of {ENCODINGS}")
     text = smart_quotes(text)
+    if text.isascii():  # no letter to accent, no Greek: only the specials are escaped
+        return text.translate(_ASCII_SPECIAL_TABLE)
     out: list[str] = []
     i = 0
     while i < len(text):

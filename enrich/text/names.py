@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from enrich.text.latex import clean, decode_tex
-from enrich.text.normalise import fold, words_only
+from enrich.text.normalise import collapse_ws, fold, words_only
 
 PARTICLES = frozenset("""
     van von der den de del della delle dei degli di da das dos do du la le les lo ter ten te
@@ -48,6 +48,7 @@ _VIETNAMESE_FAMILY = frozenset("""
     lam mai cao luong ha doan ta quach
 """.split())
 _SUFFIX = re.compile(r"^(?:jr|sr|jnr|snr|ii|iii|iv)\.?$", re.IGNORECASE)
+_SUFFIX_CHARS = 4  # the longest `_SUFFIX`: "iii."
 _ORG_WORDS = frozenset("""
     collaboration collaborations consortium team group project initiative organization
     organisation committee society association alliance network laboratory laboratories lab labs
@@ -89,8 +90,13 @@ def is_collaboration(name: str) -> bool:
     return len(words) >= 2 and any(w in _ORG_WORDS for w in words)
 
 
+@functools.lru_cache(maxsize=16384)
 def parse_name(raw: str) -> PersonName:
-    """Split one author name (natural order or `Last, First`) into its parts."""
+    """Split one author name (natural order or `Last, First`) into its parts.
+
+    Matching asks for the same names again and again (every candidate of every entry): the
+    last several thousand are remembered (`PersonName` is immutable).
+    """
     name = clean(decode_tex(raw).translate(_NOT_IN_NAMES)).strip(" ,;")
     if is_collaboration(name):
         return PersonName(literal=name)
@@ -199,10 +205,10 @@ def split_author_list(text: str) -> tuple[str, ...]:
     """
     names: list[str] = []
     for piece in _LIST_SEPARATOR.split(text):
-        name = " ".join(piece.split())
+        name = collapse_ws(piece)
         if not name:
             continue
-        if names and _SUFFIX.match(name):
+        if names and len(name) <= _SUFFIX_CHARS and _SUFFIX.match(name):
             names[-1] = f"{names[-1]}, {name}"
         else:
             names.append(name)

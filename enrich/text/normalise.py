@@ -5,6 +5,7 @@ Names have their own parser (`enrich.text.names`), which uses these functions.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -31,7 +32,8 @@ _TEX_WRAPPERS = frozenset(
     operatorname text textbf textit textrm textsc textsf texttt emph rm bf it sf tt cal
     left right big Big bigg Bigg""".split()
 )
-_WS = re.compile(r"\s+")
+# A run of letters and digits of any script (`\w` is `str.isalnum()` plus `_`).
+_WORD = re.compile(r"[^\W_]+")
 
 STOPWORDS = frozenset(
     """a an and are as at be based by can do for from in into is it its of on or our over so
@@ -42,11 +44,15 @@ STOPWORDS = frozenset(
 
 def collapse_ws(text: str) -> str:
     """Collapse every run of whitespace to one space and strip the ends."""
-    return _WS.sub(" ", text).strip()
+    if text.isascii() and text.isprintable() and "  " not in text:
+        return text.strip(" ")  # its only whitespace is single spaces
+    return " ".join(text.split())  # str.split's whitespace is exactly re's `\s`
 
 
 def fold(text: str) -> str:
     """Fold accents and compatibility forms to base letters: 'Émile Ørsted' → 'Emile Orsted'."""
+    if text.isascii():
+        return text  # nothing to fold, decompose or combine
     text = text.translate(_SPECIAL_LETTERS)
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
@@ -90,7 +96,7 @@ def tex_free_runs(title: str) -> list[str]:
 
 def words_only(text: str) -> str:
     """Keep letters and digits of any script; everything else becomes single spaces."""
-    return collapse_ws("".join(ch if ch.isalnum() else " " for ch in text))
+    return " ".join(_WORD.findall(text))
 
 
 def _tex_command(match: re.Match[str]) -> str:
@@ -101,8 +107,13 @@ def _tex_command(match: re.Match[str]) -> str:
     return " "
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise_title(title: str) -> str:
-    """Comparable form of a title: TeX stripped, accents folded, lower case, words only."""
+    """Comparable form of a title: TeX stripped, accents folded, lower case, words only.
+
+    Matching compares every candidate with every entry of its batch, each title many times:
+    the last few thousand are remembered.
+    """
     return words_only(fold(strip_tex(title)).lower())
 
 

@@ -720,8 +720,9 @@ def render_error(message: str, params: Mapping[str, str]) -> bytes:
     return _serialise(feed)
 
 
-def respond(index: Index, params: Mapping[str, str]) -> tuple[int, bytes]:
-    """arXiv's answer to these API parameters: 200 and a feed, or 400 and an `Error` feed.
+def respond(index: Index, params: Mapping[str, str]) -> tuple[int, bytes, int]:
+    """arXiv's answer to these API parameters: 200 and a feed, or 400 and an `Error` feed,
+    with the number of entries in it (what the scale benchmark counts as served).
 
     What the server sends for a request without a fault, and what unit tests answer with in
     process (`tests.support.transports.arxiv_search`).
@@ -729,8 +730,8 @@ def respond(index: Index, params: Mapping[str, str]) -> tuple[int, bytes]:
     try:
         page = index.answer(params)
     except ApiError as exc:
-        return 400, render_error(exc.message, params)
-    return 200, render_feed(page)
+        return 400, render_error(exc.message, params), 0
+    return 200, render_feed(page), len(page.entries)
 
 
 _FEED_OPEN = (
@@ -855,6 +856,7 @@ class RequestRecord:
     status: int | None
     fault: str | None
     served: bool
+    results: int
     note: str | None
 
 
@@ -868,13 +870,14 @@ class _Pending:
     end: float | None = None
     status: int | None = None
     served: bool = False
+    results: int = 0
     note: str | None = None
 
     def freeze(self) -> RequestRecord:
         return RequestRecord(
             method=self.method, path=self.path, params=dict(self.params), start=self.start,
             end=self.end, status=self.status, fault=str(self.fault) if self.fault else None,
-            served=self.served, note=self.note,
+            served=self.served, results=self.results, note=self.note,
         )
 
 
@@ -977,7 +980,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, pending: _Pending, content_type: str = ATOM_CONTENT_TYPE, *,
                 served: bool = True) -> None:
-        status, body = respond(self.server.fake.index, pending.params)
+        status, body, pending.results = respond(self.server.fake.index, pending.params)
         self._send(pending, status, content_type if status == 200 else ATOM_CONTENT_TYPE, body,
                    served=served and status == 200)
 
@@ -1031,7 +1034,7 @@ class _Handler(BaseHTTPRequestHandler):
         actions[kind]()
 
     def _truncated(self, pending: _Pending) -> None:
-        _, body = respond(self.server.fake.index, pending.params)
+        _, body, _ = respond(self.server.fake.index, pending.params)
         # Cut inside the document but send an honest Content-Length: the HTTP exchange
         # completes and only the XML is broken, as with a proxy that gave up mid-stream.
         self._send(pending, 200, ATOM_CONTENT_TYPE, body[: max(1, len(body) // 2)])

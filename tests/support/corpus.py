@@ -103,6 +103,9 @@ Fusion Deep Trans Mamba Diff Clip Nerf Graph Mask Tok Align Mix Cyclo Strata Vis
 Lyra Orbi Terra Nimbus Helio Kairo Zeph Vega Aero Cosmo Rho Sigma Tau Zeta Kappa""".split()
 SUFFIXES = """Net Former CLIP Diff GAN Seg Det MAE Mamba NeRF KD Match Prompt Fuse GPT SAM Flow
 Track Gen Rec VQA Splat Mix Lite""".split()
+_ENDINGS = ("-2", "++", "-X", "v2", "-L", "3D")
+# How many method names PREFIXES x SUFFIXES x (no ending or one of _ENDINGS) make.
+METHOD_NAMES = len(PREFIXES) * len(SUFFIXES) * (1 + len(_ENDINGS))
 DATASETS = """ImageNet COCO ADE20K Cityscapes KITTI nuScenes ScanNet LIDC ISIC-2018 Kinetics-400
 UCF101 PASCAL-VOC CIFAR-100 Waymo BraTS ShapeNet ModelNet40 DAVIS MSR-VTT Flickr30k LVIS
 iNaturalist DOTA SemanticKITTI Places365 CelebA FFHQ VisDrone ETH-UCY Synapse""".split()
@@ -304,7 +307,11 @@ class _Generator:
         while True:
             name = self.pick(PREFIXES) + self.pick(SUFFIXES)
             if self.rng.random() < 0.3:
-                name += self.rng.choice(("-2", "++", "-X", "v2", "-L", "3D"))
+                name += self.rng.choice(_ENDINGS)
+            if len(self.methods) >= METHOD_NAMES * 3 // 4:
+                # Most names are taken (past ~5,500 entries): a number makes more, so that
+                # any size can be generated (smaller corpora stay as they were).
+                name += str(self.rng.randrange(2, 1000))
             if name not in self.methods:
                 self.methods.add(name)
                 return name

@@ -271,7 +271,7 @@ def github_json(name: str, status: int = 200, **headers: str) -> httpx.Response:
 def arxiv_search(index: Index) -> Handler:
     """arXiv's query API over `index`, in process: the fake arXiv's answers, without its server."""
     def handler(request: httpx.Request) -> httpx.Response:
-        status, body = respond(index, params_of(request))
+        status, body, _ = respond(index, params_of(request))
         return httpx.Response(status, headers={"content-type": ATOM}, content=body)
 
     return handler
