@@ -2,6 +2,9 @@
 
     parse_file → DigestStore.record → resolve → read_github → issue_citekeys → render
 
+Steps that take time accept `progress` (`enrich.progress.Progress`) and report their counts and
+waits as they move; the default says nothing.
+
 State in `output/.state` is the source of truth between steps (and between runs, processes and
 workers): parsing records each digest, resolving records each verdict as it is reached, reading
 GitHub records facts and ETags, issuing keys records every paper's citation key, and rendering
@@ -16,7 +19,9 @@ import datetime as dt
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -26,7 +31,9 @@ from pydantic import Field
 from enrich.digest.model import Digest, ParseOutcome, Problem
 from enrich.digest.parse import read_digest
 from enrich.errors import DigestError, InputNotFoundError
-from enrich.net.gate import Gate
+from enrich.net.gate import Gate, process_gate
+from enrich.net.retry import RetryStats
+from enrich.progress import Progress, Tally, silent
 from enrich.record import Record, to_json
 from enrich.render.bibtex import render_bibtex
 from enrich.render.csl import render_csl_json
@@ -45,15 +52,16 @@ from enrich.render.papers import (
 from enrich.repos.facts import read_repos
 from enrich.repos.github_client import GitHubClient
 from enrich.resolve.arxiv_client import ArxivClient
+from enrich.resolve.matching import fingerprint
 from enrich.resolve.model import ArxivMatch
-from enrich.resolve.resolver import Resolver
+from enrich.resolve.resolver import NOT_FOUND_RETRY_SECONDS, Resolver
 from enrich.settings import Settings
 from enrich.store.citekeys import KeyRegistry
 from enrich.store.db import StateStore
 from enrich.store.digests import DigestStore
 from enrich.store.files import atomic_write, inside, sweep_temp_files, view_stems
-from enrich.store.repos import RepoStore
-from enrich.store.verdicts import VerdictStore
+from enrich.store.repos import RepoStore, StoredRepo
+from enrich.store.verdicts import StoredVerdict, VerdictStore
 
 log = logging.getLogger(__name__)
 
@@ -187,17 +195,26 @@ def stored_matches(state: StateStore, digests: Iterable[Digest]) -> dict[str, Ar
 
 def resolve(digests: Sequence[Digest], *, settings: Settings, state: StateStore,
             refresh: bool = False, gate: Gate | None = None,
-            transport: httpx.BaseTransport | None = None) -> ResolveStats:
+            transport: httpx.BaseTransport | None = None,
+            progress: Progress = silent) -> ResolveStats:
     """Find every entry's arXiv paper (cached verdicts are reused; see `enrich.resolve.resolver`).
 
-    `gate` replaces the process gate (the flow passes one that is also fleet-wide).
+    `gate` replaces the process gate (the flow passes one that is also fleet-wide). `progress`
+    hears stage "arxiv": distinct entries with a verdict, and waits as they start.
     """
     queries = [entry_query(e) for d in digests for e in d.entries]
+    tally = Tally(progress, "arxiv", len({fingerprint(q) for q in queries}))
+    tally.start()
+    interval = settings.arxiv_min_interval
+    gate = _AnnouncedGate(gate or process_gate("arxiv", interval), interval, tally, "arXiv")
     client = ArxivClient.from_settings(settings, gate=gate, transport=transport)
+    client.stats.retry = _AnnouncedRetries(tally=tally, service="arXiv")
+    store = _TalliedVerdicts(state, tally, refresh=refresh)
     try:
-        result = Resolver(client, VerdictStore(state), refresh=refresh).resolve(queries)
+        result = Resolver(client, store, refresh=refresh).resolve(queries)
     finally:
         client.close()
+    tally.finish()
     statuses: dict[str, int] = {}
     for match in result.matches.values():
         statuses[match.status] = statuses.get(match.status, 0) + 1
@@ -217,21 +234,39 @@ def resolve(digests: Sequence[Digest], *, settings: Settings, state: StateStore,
 def read_github(digests: Sequence[Digest], *, settings: Settings, state: StateStore,
                 refresh: bool = False, gate: Gate | None = None,
                 transport: httpx.BaseTransport | None = None,
-                now: Callable[[], float] = time.time) -> RepoStats:
-    """Read facts of every GitHub repository the digests' papers link to."""
+                now: Callable[[], float] = time.time,
+                sleep: Callable[[float], None] = time.sleep,
+                progress: Progress = silent) -> RepoStats:
+    """Read facts of every GitHub repository the digests' papers link to.
+
+    `progress` hears stage "github": distinct repositories read (or fresh in the state), and
+    waits (rate limits, retries) as they start.
+    """
     placed = place(digests, stored_matches(state, digests))
     groups: dict[str, list[Placed]] = {}
     for item in placed:
         groups.setdefault(item.key, []).append(item)
     links = [link for group in groups.values() for link in code_links(group)]
-    client = GitHubClient.from_settings(settings, transport=transport, gate=gate)
+    ttl = 0.0 if refresh else settings.github_ttl_hours * 3600
+    tally = Tally(progress, "github",
+                  len({link.repo.lower() for link in links if link.kind == "github" and link.repo}))
+    tally.start()
+
+    def announced_sleep(seconds: float) -> None:
+        if seconds >= ANNOUNCE_WAIT:
+            tally.note(f"waiting {seconds:.1f} s before the next GitHub request")
+        sleep(seconds)
+
+    client = GitHubClient.from_settings(settings, transport=transport, gate=gate,
+                                        sleep=announced_sleep)
     try:
-        result = read_repos(links, client=client, store=RepoStore(state),
-                            ttl=0.0 if refresh else settings.github_ttl_hours * 3600,
-                            now=now, concurrency=settings.github_concurrency,
+        result = read_repos(links, client=client,
+                            store=_TalliedRepos(state, tally, lambda e: e.fresh(now(), ttl)),
+                            ttl=ttl, now=now, concurrency=settings.github_concurrency,
                             use_graphql=settings.github_token_value is not None)
     finally:
         client.close()
+    tally.finish()
     statuses: dict[str, int] = {}
     for repo in result.repos.values():
         statuses[repo.status] = statuses.get(repo.status, 0) + 1
@@ -275,10 +310,12 @@ def issue_citekeys(state: StateStore) -> int:
 
 
 def render(output_dir: Path, state: StateStore, *,
-           encoding: Literal["latex", "utf8"] = "latex") -> RenderStats:
+           encoding: Literal["latex", "utf8"] = "latex",
+           progress: Progress = silent) -> RenderStats:
     """Write every output file from the recorded state, atomically and deterministically.
 
-    Reads the state only: citation keys were issued before (`issue_citekeys`).
+    Reads the state only: citation keys were issued before (`issue_citekeys`). `progress`
+    hears stage "render": files written or found unchanged.
     """
     sweep_temp_files(output_dir)
     outcomes = remembered(state)
@@ -299,12 +336,109 @@ def render(output_dir: Path, state: StateStore, *,
                 else failed_digest_view(outcome.error))  # type: ignore[arg-type]
         files[f"digests/{stems[outcome.file]}.json"] = to_json(view)
     written = []
+    tally = Tally(progress, "render", len(files))
+    tally.start()
     for name, content in sorted(files.items()):
         if atomic_write(inside(output_dir, output_dir / name), content):
             written.append(name)
+        tally.add([name])
     statuses: dict[str, int] = {}
     for paper in papers:
         statuses[paper.match.status] = statuses.get(paper.match.status, 0) + 1
     return RenderStats(papers=len(papers), in_bib=sum(1 for p in papers if p.arxiv_id),
                        digests=len(digests), failed_digests=len(failures),
                        written=tuple(written), statuses=dict(sorted(statuses.items())))
+
+
+# --------------------------------------------------------------------------------------------
+# Progress: the steps' natural points, observed from outside the resolver and the reader
+
+
+# Waits shorter than this are not worth a word.
+ANNOUNCE_WAIT = 1.0
+
+
+class _TalliedVerdicts(VerdictStore):
+    """The verdict store, counting entries as they get a verdict (cached ones at once)."""
+
+    def __init__(self, db: StateStore, tally: Tally, *, refresh: bool,
+                 now: Callable[[], float] = time.time) -> None:
+        super().__init__(db)
+        self._tally = tally
+        self._refresh = refresh
+        self._now = now
+
+    def get_many(self, fingerprints: Iterable[str]) -> dict[str, StoredVerdict]:
+        stored = super().get_many(fingerprints)
+        if not self._refresh:  # the resolver's rule for a cached verdict it keeps
+            now = self._now()
+            self._tally.add(fp for fp, v in stored.items()
+                            if v.match.status in ("matched", "ambiguous")
+                            or (v.match.status == "not_found"
+                                and now - v.checked_at < NOT_FOUND_RETRY_SECONDS))
+        return stored
+
+    def put_many(self, verdicts: Mapping[str, tuple[ArxivMatch, str]], checked_at: float) -> None:
+        super().put_many(verdicts, checked_at)
+        self._tally.add(verdicts)
+
+
+class _TalliedRepos(RepoStore):
+    """The repository store, counting repositories as they are read (fresh ones at once)."""
+
+    def __init__(self, db: StateStore, tally: Tally, fresh: Callable[[StoredRepo], bool]) -> None:
+        super().__init__(db)
+        self._tally = tally
+        self._fresh = fresh
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, StoredRepo]:
+        stored = super().get_many(keys)
+        self._tally.add(key for key, entry in stored.items() if self._fresh(entry))
+        return stored
+
+    def put(self, key: str, stored: StoredRepo) -> None:
+        super().put(key, stored)
+        self._tally.add([key])
+
+
+class _AnnouncedGate:
+    """Passes `inner`, first saying so when the request will wait for the service's interval
+    (reckoned from the last start this gate saw)."""
+
+    def __init__(self, inner: Gate, interval: float, tally: Tally, service: str,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._inner = inner
+        self._interval = interval
+        self._tally = tally
+        self._service = service
+        self._clock = clock
+        self._last: float | None = None
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        announced = False
+        if self._last is not None:
+            wait = self._last + self._interval - self._clock()
+            if wait >= ANNOUNCE_WAIT:
+                self._tally.note(f"waiting {wait:.1f} s: one {self._service} request every "
+                                 f"{self._interval:g} s")
+                announced = True
+        with self._inner.slot():
+            self._last = self._clock()
+            if announced:
+                self._tally.note("")
+            yield
+
+
+@dataclass
+class _AnnouncedRetries(RetryStats):
+    """Retry statistics that also say each wait between attempts as it starts."""
+
+    tally: Tally | None = None
+    service: str = ""
+
+    def record(self, seconds: float, *, asked: bool) -> None:
+        super().record(seconds, asked=asked)
+        if self.tally is not None and seconds >= ANNOUNCE_WAIT:
+            self.tally.note(f"waiting {seconds:.1f} s as {self.service} asked" if asked
+                            else f"waiting {seconds:.1f} s before asking {self.service} again")

@@ -22,7 +22,7 @@ PACKAGES = sorted(p.name for p in (ROOT / "enrich").iterdir() if (p / "__init__.
 # its own package's `__init__`). Reading the folders bottom-up is reading the pipeline.
 LAYERS: list[tuple[str, ...]] = [
     ("enrich", *(f"enrich.{p}" for p in PACKAGES), "enrich.errors", "enrich.record",
-     "enrich.settings"),
+     "enrich.settings", "enrich.progress"),
     ("enrich.text.*", "enrich.net.gate", "enrich.net.deadline", "enrich.*.model"),
     # names use normalise/latex; http uses the gate; the output records use every stage's
     ("enrich.text.names", "enrich.net.http", "enrich.render.model", "enrich.repos.links"),
