@@ -1,0 +1,138 @@
+"""The local Prefect server process: `python -m flows.server_process --fd N --home DIR`.
+
+Started (detached, in its own session) by `flows.local_server`, which binds the listening
+socket and passes it as `--fd`. Prefect's API and UI (`prefect.server.api.server.create_app`,
+as `prefect server start` serves them) under uvicorn, plus a watcher thread that stops the
+server once it has been idle for `--idle-minutes`: no request in flight or answered for that
+long, and no run holding the clients lock. Before it stops it removes `server.json` under the
+start lock, so a run arriving at that moment starts a new server instead of using this one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from flows.local_server import Paths, ServerState, in_use, try_exclusive
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]],
+                    Callable[[Message], Awaitable[None]]], Awaitable[None]]
+
+CHECK_SECONDS = 5.0
+
+
+class Activity:
+    """An ASGI wrapper that knows when the server last did anything for anyone."""
+
+    def __init__(self, app: ASGIApp, clock: Callable[[], float] = time.monotonic) -> None:
+        self.app = app
+        self._clock = clock
+        self.last = clock()
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]],
+                       send: Callable[[Message], Awaitable[None]]) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        self.in_flight += 1  # one event loop: no lock needed
+        self.last = self._clock()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+            self.last = self._clock()
+
+    def idle_for(self) -> float:
+        """Seconds since the last request ended (0 while one is in flight, a websocket too)."""
+        return 0.0 if self.in_flight else max(0.0, self._clock() - self.last)
+
+
+class IdleWatch:
+    """Decides when the server retires, and makes sure no run picks it up as it does."""
+
+    def __init__(self, paths: Paths, pid: int, idle_seconds: float,
+                 idle_for: Callable[[], float]) -> None:
+        self.paths = paths
+        self.pid = pid
+        self.idle_seconds = idle_seconds
+        self._idle_for = idle_for
+
+    def retire(self) -> bool:
+        """True when the server should stop now: idle long enough and no run uses it, or its
+        record names another server (nobody can find this one any more). Its record is removed
+        first, under the start lock; a run attaching right now makes this wait a round."""
+        lock = try_exclusive(self.paths.start_lock)
+        if lock is None:
+            return False  # a run is attaching (or a stop is under way): not now
+        try:
+            state = ServerState.load(self.paths.state)
+            orphan = state is None or state.pid != self.pid
+            if not orphan and (self._idle_for() < self.idle_seconds or in_use(self.paths)):
+                return False
+            if orphan and in_use(self.paths):
+                return False  # a run found us before the record changed: let it finish
+            if state is not None and state.pid == self.pid:
+                self.paths.state.unlink(missing_ok=True)
+            return True
+        finally:
+            lock.close()
+
+    def forget(self) -> None:
+        """On the way out, however it came: our record goes (another server's stays)."""
+        lock = try_exclusive(self.paths.start_lock)
+        if lock is None:
+            return  # whoever holds it (`server stop`) removes the record itself
+        try:
+            state = ServerState.load(self.paths.state)
+            if state is not None and state.pid == self.pid:
+                self.paths.state.unlink(missing_ok=True)
+        finally:
+            lock.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m flows.server_process")
+    parser.add_argument("--fd", type=int, required=True, help="the listening socket")
+    parser.add_argument("--home", type=Path, required=True, help="the server's directory")
+    parser.add_argument("--idle-minutes", type=float, required=True)
+    parser.add_argument("--check-seconds", type=float, default=CHECK_SECONDS)
+    args = parser.parse_args(argv)
+
+    sock = socket.socket(fileno=args.fd)
+    import uvicorn  # noqa: PLC0415 - after the arguments: a wrong call fails fast
+    from prefect.server.api.server import create_app  # noqa: PLC0415
+
+    activity = Activity(create_app(final=True))
+    server = uvicorn.Server(uvicorn.Config(
+        activity, lifespan="on", log_level="warning", access_log=False,
+        timeout_graceful_shutdown=5))
+    watch = IdleWatch(Paths(args.home), os.getpid(), args.idle_minutes * 60, activity.idle_for)
+
+    def watcher() -> None:
+        while not server.should_exit:
+            time.sleep(min(args.check_seconds, args.idle_minutes * 60))
+            if watch.retire():
+                print(f"idle for {args.idle_minutes:g} min with no run using it: stopping",
+                      file=sys.stderr, flush=True)
+                server.should_exit = True
+
+    threading.Thread(target=watcher, name="idle-watch", daemon=True).start()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        watch.forget()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
