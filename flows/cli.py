@@ -401,7 +401,13 @@ class _LocalServer(_PrefectConnection):
 
     @contextlib.contextmanager
     def ready(self, progress: Progress) -> Iterator[None]:
-        with self.attachment, super().ready(progress):
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        # The environment says it too, but only to a Prefect imported after it was set (not
+        # when a settings file made us ask Prefect first).
+        api = self.attachment.state.api_url
+        with self.attachment, temporary_settings({PREFECT_API_URL: api}), \
+                super().ready(progress):
             yield
 
     def failure(self, exc: Exception) -> str | None:
@@ -419,10 +425,17 @@ class _EmbeddedServer(_PrefectConnection):
 
     @contextlib.contextmanager
     def ready(self, progress: Progress) -> Iterator[None]:
+        from prefect.settings import (
+            PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+            temporary_settings,
+        )
+
         from flows.reaper import reap_embedded_server
 
+        timeout = os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]
         # Prefect starts it with the flow run; it is stopped at exit, or reaped if killed.
-        with reap_embedded_server(), super().ready(progress):
+        with temporary_settings({PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: timeout}), \
+                reap_embedded_server(), super().ready(progress):
             yield
 
     def failure(self, exc: Exception) -> str | None:

@@ -403,6 +403,7 @@ class LocalServer:
 
     def _current(self) -> ServerState | None:
         """The recorded server if its process is still ours; a stale record is removed."""
+        _reap()
         state = ServerState.load(self.paths.state)
         if state is None:
             return None
@@ -425,10 +426,11 @@ class LocalServer:
         self.paths.state.unlink(missing_ok=True)
 
 
-def _reap(pid: int) -> None:
-    """Collect our own child's exit status, if the server is one (else nothing)."""
+def _reap(pid: int | None = None) -> None:
+    """Collect the exit status of servers this process started that have ended (of `pid`
+    only, if given)."""
     for proc in list(_CHILDREN):
-        if proc.pid == pid and proc.poll() is not None:
+        if (pid is None or proc.pid == pid) and proc.poll() is not None:
             _CHILDREN.remove(proc)
 
 
