@@ -46,8 +46,10 @@ QUIET_PREFECT = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "CRITICAL",
     "PREFECT_SERVER_LOGGING_LEVEL": "ERROR",
-    # The core's warnings (a service down, a digest refused) in the run's log, as on workers.
+    # The core's warnings (a service down, a digest refused) in the run's log, as on workers;
+    # from the core's own threads (GitHub's readers) they cannot be, and that is no news.
     "PREFECT_LOGGING_EXTRA_LOGGERS": "enrich",
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
     "PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY": "false",
     "PREFECT_TELEMETRY_ENABLE_RESOURCE_METRICS": "false",
 }
@@ -385,13 +387,15 @@ class _LocalServer(_PrefectConnection):
     def wait(self, progress: Progress) -> None:
         from flows.local_server import ServerError
 
-        if self.attachment.started:
-            note = "starting a local Prefect server in the background ({:.0f} s)"
-        else:
-            note = f"waiting for the local Prefect server at {self.url} ({{:.0f}} s)"
+        what = "started" if self.attachment.started else f"at {self.url}"
+
+        def tick(seconds: float) -> None:
+            if seconds >= 5:  # a loaded machine: say it is still coming
+                progress("prefect", 0, None, f"waiting for the local Prefect server {what} "
+                                             f"({seconds:.0f} s)")
+
         try:
-            waited = self.attachment.wait_ready(
-                self.timeout, tick=lambda s: progress("prefect", 0, None, note.format(s)))
+            waited = self.attachment.wait_ready(self.timeout, tick=tick)
         except ServerError as exc:
             raise PrefectUnreachableError(str(exc)) from exc
         if self.attachment.started:
