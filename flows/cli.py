@@ -33,7 +33,6 @@ from enrich.errors import (
     OutputError,
     OutputInUseError,
 )
-from enrich.record import to_json
 
 if TYPE_CHECKING:
     from enrich.progress import Progress
@@ -209,6 +208,7 @@ def _configure_logging(verbose: int) -> None:
 
 def _parse(args: argparse.Namespace) -> int:
     from enrich.digest.parse import read_digest
+    from enrich.record import to_json
 
     digests, failed = [], 0
     for path in args.files:
@@ -251,12 +251,15 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from enrich.pipeline import discover
     from enrich.store.files import check_output_dir
     from enrich.store.lock import lock_is_free
 
-    # Ordinary mistakes are found before Prefect starts, and said in one line.
-    discover([Path(s) for s in args.sources])
+    # Ordinary mistakes are found before Prefect starts, and said in one line. Cheaply: the
+    # local server starts next and comes up while the rest of the run loads (the flow's own
+    # `pipeline.discover` then finds the same sources: this is its test, without the import).
+    for source in map(Path, args.sources):
+        if not (source.is_dir() or source.is_file()):
+            raise InputNotFoundError("no such digest file or directory", path=str(source))
     out = Path(args.output)
     check_output_dir(out, force=args.force)
     if args.wait <= 0 and not lock_is_free(out):

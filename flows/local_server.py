@@ -61,6 +61,8 @@ SERVER_SETTINGS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
     "PREFECT_LOGGING_LEVEL": "WARNING",
+    # Registered just after the server answers instead (flows.server_process).
+    "PREFECT_API_BLOCKS_REGISTER_ON_START": "false",
     # What a private server for our runs needs: the API, the UI, task runs recorded from their
     # events, the events themselves and expiring concurrency leases. Scheduling, late runs,
     # worker health, automations and pauses are for deployments, which this server has none

@@ -102,7 +102,7 @@ class LineProgress:
                 seen.note_shape = ""
             finished = total is not None and done >= total
             moved = (done, total) != (seen.done, seen.total)
-            if moved and total is not None and not lines and (
+            if moved and _count(stage, done, total) and not lines and (
                     seen.done < 0 or finished or now - seen.at >= self._every):
                 lines.append(describe(stage, done, total))
             if lines:

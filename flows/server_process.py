@@ -6,11 +6,16 @@ as `prefect server start` serves them) under uvicorn, plus a watcher thread that
 server once it has been idle for `--idle-minutes`: no request in flight or answered for that
 long, and no run holding the clients lock. Before it stops it removes `server.json` under the
 start lock, so a run arriving at that moment starts a new server instead of using this one.
+
+The block types (what the UI offers, what Secret blocks need) are registered once the server
+has been idle for a moment, instead of before it answers as Prefect does: that is ~1 s of the
+first start, which the first run waits for.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import socket
 import sys
@@ -28,6 +33,8 @@ ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]],
                     Callable[[Message], Awaitable[None]]], Awaitable[None]]
 
 CHECK_SECONDS = 5.0
+# The block types are registered once nobody has asked anything for this long.
+REGISTER_WHEN_IDLE = 2.0
 
 
 class Activity:
@@ -38,10 +45,12 @@ class Activity:
         self._clock = clock
         self.last = clock()
         self.in_flight = 0
+        self.loop: asyncio.AbstractEventLoop | None = None  # the server's, once it runs
 
     async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]],
                        send: Callable[[Message], Awaitable[None]]) -> None:
         if scope["type"] not in ("http", "websocket"):
+            self.loop = asyncio.get_running_loop()
             await self.app(scope, receive, send)
             return
         self.in_flight += 1  # one event loop: no lock needed
@@ -55,6 +64,32 @@ class Activity:
     def idle_for(self) -> float:
         """Seconds since the last request ended (0 while one is in flight, a websocket too)."""
         return 0.0 if self.in_flight else max(0.0, self._clock() - self.last)
+
+    def run_soon(self, job: Callable[[], Awaitable[None]]) -> bool:
+        """Run `job()` on the server's event loop (from another thread); False before it runs."""
+        if self.loop is None:
+            return False
+        asyncio.run_coroutine_threadsafe(job(), self.loop)  # type: ignore[arg-type]
+        return True
+
+
+async def register_block_types() -> None:
+    """What Prefect's server does before it answers (PREFECT_API_BLOCKS_REGISTER_ON_START),
+    done just after: the block types the UI offers and Secret blocks need."""
+    from prefect.server.database import provide_database_interface  # noqa: PLC0415
+    from prefect.server.models.block_registration import (  # noqa: PLC0415
+        run_block_auto_registration,
+    )
+
+    try:
+        session = await provide_database_interface().session()
+        async with session:
+            await run_block_auto_registration(session=session)
+    except Exception as exc:  # the API works without them; say so in the log
+        print(f"registering block types failed: {type(exc).__name__}: {exc}", file=sys.stderr,
+              flush=True)
+
+
 
 
 class IdleWatch:
@@ -119,12 +154,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     watch = IdleWatch(Paths(args.home), os.getpid(), args.idle_minutes * 60, activity.idle_for)
 
     def watcher() -> None:
+        registered = False
+        every = min(args.check_seconds, args.idle_minutes * 60)
+        checked = time.monotonic()
         while not server.should_exit:
-            time.sleep(min(args.check_seconds, args.idle_minutes * 60))
-            if watch.retire():
-                print(f"idle for {args.idle_minutes:g} min with no run using it: stopping",
-                      file=sys.stderr, flush=True)
-                server.should_exit = True
+            time.sleep(min(1.0, every))
+            if not registered and server.started and activity.idle_for() >= REGISTER_WHEN_IDLE:
+                registered = activity.run_soon(register_block_types)
+            if time.monotonic() - checked >= every:
+                checked = time.monotonic()
+                if watch.retire():
+                    print(f"idle for {args.idle_minutes:g} min with no run using it: stopping",
+                          file=sys.stderr, flush=True)
+                    server.should_exit = True
 
     threading.Thread(target=watcher, name="idle-watch", daemon=True).start()
     try:
