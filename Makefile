@@ -9,7 +9,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: run test lint pytest tools bench clean
+.PHONY: run test lint pytest tools bench bench-startup clean
 
 # The pinned packages go in with uv, itself one wheel installed by pip: it resolves, fetches and
 # unpacks the ~100 wheels in a fraction of pip's time (README, "Quick start"). Where uv cannot
@@ -47,6 +47,9 @@ test: lint pytest
 
 bench: $(VENV)/.test-installed
 	$(BIN)/python -m bench.scale
+
+bench-startup: $(VENV)/.test-installed
+	$(BIN)/python -m bench.startup
 
 clean:
 	rm -rf $(VENV) output/digests output/*.bib output/*.json output/*.jsonl output/.state

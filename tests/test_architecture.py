@@ -109,10 +109,12 @@ def test_the_core_does_not_print(path: Path) -> None:
 
 
 def test_flows_stay_thin() -> None:
-    # Orchestration only: no HTTP clients or SQL in flows/, the core does that.
+    # Orchestration only: no HTTP clients or SQL in flows/, the core does that. The one
+    # exception: the local Prefect server makes Prefect's own new database from its schema.
     for path in sorted((ROOT / "flows").glob("*.py")):
+        allowed = {"sqlite3"} if path.name == "server_process.py" else set()
         bad = {m for m in imported_modules(path) if m in {"httpx", "requests", "sqlite3",
-                                                           "arxiv", "bibtexparser"}}
+                                                           "arxiv", "bibtexparser"} - allowed}
         assert not bad, f"{path.name} imports {sorted(bad)}"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -30,7 +31,7 @@ from flows.local_server import (
     in_use,
     try_exclusive,
 )
-from flows.server_process import Activity, IdleWatch
+from flows.server_process import SCHEMA, Activity, IdleWatch, schema_header, seed_database
 
 
 class Stand:
@@ -328,6 +329,54 @@ def test_activity_counts_requests_in_flight_and_since_the_last() -> None:
         return seen
 
     assert asyncio.run(scenario()) == [0.0, 30.0, 0.0, 10.0, 20.0]
+
+
+# -- a new database ----------------------------------------------------------------------
+
+
+def test_a_new_database_is_made_from_the_schema_of_its_prefect_version(tmp_path: Path) -> None:
+    version = local_server.prefect_version()
+    database = tmp_path / "prefect.db"
+    assert seed_database(database, version)
+    with sqlite3.connect(database) as db:
+        tables = {r[0] for r in db.execute("select name from sqlite_master where type='table'")}
+        head = db.execute("select version_num from alembic_version").fetchall()
+    assert {"flow", "flow_run", "task_run", "log", "artifact", "alembic_version"} <= tables
+    assert len(head) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["prefect.db"]  # no temp file left
+    before = database.read_bytes()
+    assert not seed_database(database, version)  # an existing database is never touched
+    assert database.read_bytes() == before
+
+
+def test_another_prefect_version_migrates_as_usual(tmp_path: Path) -> None:
+    assert not seed_database(tmp_path / "prefect.db", "0.0.1")
+    assert not (tmp_path / "prefect.db").exists()
+    other = tmp_path / "schema.sql"
+    other.write_text(schema_header("0.0.1") + "\nCREATE TABLE x (y);\n", encoding="utf-8")
+    assert not seed_database(tmp_path / "prefect.db", local_server.prefect_version(),
+                             schema=other)
+    assert not (tmp_path / "prefect.db").exists()
+
+
+def _statements(sql: str) -> list[list[str]]:
+    """Each statement as its sorted lines: the migrations list a table's constraints in an
+    order that changes from run to run (alembic iterates sets); the schema does not."""
+    return sorted(sorted(line.strip().rstrip(",") for line in statement.splitlines()
+                         if line.strip())
+                  for statement in sql.split(";\n"))
+
+
+@pytest.mark.e2e
+def test_the_shipped_schema_is_what_prefects_migrations_make(tmp_path: Path) -> None:
+    written = tmp_path / "schema.sql"
+    done = subprocess.run([sys.executable, "-m", "flows.server_process", "--write-schema",
+                           str(written)], capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert _statements(written.read_text("utf-8")) == _statements(SCHEMA.read_text("utf-8")), (
+        "Prefect's migrations make another schema now: run `PYTHONHASHSEED=0 python -m "
+        "flows.server_process --write-schema flows/prefect_schema.sql` and commit it")
 
 
 # -- is a server configured? --------------------------------------------------------------
