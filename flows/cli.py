@@ -357,8 +357,10 @@ class _PrefectConnection:
         """Block until Prefect answers (or raise PrefectUnreachableError)."""
 
     def failure(self, exc: Exception) -> str | None:
-        """What `exc`, raised by the run, says about Prefect; None when it is not Prefect's."""
-        if _prefect_client_error(exc):
+        """What `exc`, raised by the run, says about Prefect; None when it is not Prefect's.
+        Here: its API refused a request (a transport error may as well be arXiv's or
+        GitHub's, and is Prefect's only when the server no longer answers: subclasses)."""
+        if _prefect_client_error(exc, transport=False):
             return (f"{self.name} failed the run: {_one_line(exc)}; finished lookups are kept, "
                     "run again")
         return None
@@ -456,8 +458,9 @@ class _EmbeddedServer(_PrefectConnection):
         return super().failure(exc)
 
 
-def _prefect_client_error(exc: BaseException) -> bool:
-    """True when `exc` (or what caused it) is Prefect's client failing to talk to its API."""
+def _prefect_client_error(exc: BaseException, *, transport: bool = True) -> bool:
+    """True when `exc` (or what caused it) is Prefect's API refusing a request, or (with
+    `transport`) any connection failing — Prefect's client raises httpx's errors as they are."""
     from prefect.exceptions import PrefectHTTPStatusError
 
     seen: set[int] = set()
@@ -466,10 +469,9 @@ def _prefect_client_error(exc: BaseException) -> bool:
         seen.add(id(current))
         if isinstance(current, PrefectHTTPStatusError):
             return True
-        # httpx's transport errors (connect, read, timeouts), named: flows/ never imports
-        # httpx; Prefect's client raises them as they are.
-        if type(current).__module__.startswith(("httpx", "httpcore")) or isinstance(
-                current, (ConnectionError, TimeoutError)):
+        # httpx's transport errors (connect, read, timeouts), named: flows/ never imports httpx.
+        if transport and (type(current).__module__.startswith(("httpx", "httpcore"))
+                          or isinstance(current, (ConnectionError, TimeoutError))):
             return True
         current = current.__cause__ or current.__context__
     return False
