@@ -20,6 +20,7 @@ import contextlib
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -416,8 +417,37 @@ class _LocalServer(_PrefectConnection):
         # when a settings file made us ask Prefect first).
         api = self.attachment.state.api_url
         with self.attachment, temporary_settings({PREFECT_API_URL: api}), \
-                super().ready(progress):
+                super().ready(progress), self._watched():
             yield
+
+    @contextlib.contextmanager
+    def _watched(self) -> Iterator[None]:
+        """Should the server die during the run (`server stop --force`, the OOM killer), end
+        the run at once, in one line: Prefect's client would retry every request for minutes.
+        Ended like a kill, which the state is made to survive (finished lookups are kept)."""
+        from flows.local_server import last_line
+
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.wait(0.5):
+                if not self.attachment.alive():
+                    said = last_line(self.attachment.paths.log)
+                    line = (f"digest-enrich: {self.name} stopped during the run"
+                            f"{f' (its log ends: {said})' if said else ''}; finished lookups "
+                            "are kept, run again\n")
+                    # Straight to the file: a live display holds sys.stderr (and the cursor).
+                    tty = os.isatty(2)
+                    os.write(2, (("\n\x1b[?25h" if tty else "") + line).encode())
+                    os._exit(EXIT_PREFECT)
+
+        watcher = threading.Thread(target=watch, name="local-server-watch", daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            done.set()
+            watcher.join()
 
     def failure(self, exc: Exception) -> str | None:
         from flows.local_server import answers, last_line

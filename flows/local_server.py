@@ -317,7 +317,7 @@ class Attachment:
         began = clock()
         while not answers(self.state.api_url, timeout=min(2.0, timeout)):
             elapsed = clock() - began
-            if not self._alive():
+            if not self.alive():
                 raise ServerError(f"the local Prefect server stopped while starting ("
                                   f"{last_line(self.paths.log) or 'no output'}; log: "
                                   f"{self.paths.log})")
@@ -332,7 +332,8 @@ class Attachment:
             sleep(0.1)
         return clock() - began
 
-    def _alive(self) -> bool:
+    def alive(self) -> bool:
+        """True while the server's process runs."""
         if self._proc is not None:
             return self._proc.poll() is None
         return process_is_server(self.state.pid)

@@ -94,12 +94,12 @@ class LineProgress:
         with self._lock:
             seen = self._seen.setdefault(stage, _Seen())
             lines = []
+            # A wait like the last one said (between every two arXiv requests, say) is said
+            # again only after a while; a new kind of wait at once.
             if note and (_shape(note) != seen.note_shape
                          or now - seen.note_at >= 5 * self._every):
                 seen.note_shape, seen.note_at = _shape(note), now
                 lines.append(describe(stage, done, total, note))
-            elif not note:
-                seen.note_shape = ""
             finished = total is not None and done >= total
             moved = (done, total) != (seen.done, seen.total)
             if moved and _count(stage, done, total) and not lines and (

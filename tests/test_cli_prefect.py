@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -177,6 +178,34 @@ def test_an_embedded_server_too_slow_to_start_is_one_line(tmp_path: Path,
                         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "1"})
     line = _one_line(done)
     assert "Prefect's embedded server did not start within 1 s" in line
+
+
+def test_a_server_that_stops_during_the_run_ends_it_at_once_in_one_line(
+        tmp_path: Path, env: dict[str, str], fakes: tuple[FakeArxiv, FakeGitHub]) -> None:
+    arxiv, _ = fakes
+    arxiv.reset_log()
+    output = tmp_path / "out"
+    run = subprocess.Popen([sys.executable, "-m", "flows.cli", "run", str(SEEDS), "--output",
+                            str(output), "-q"], cwd=REPO,
+                           env={**env, "ARXIV_MIN_INTERVAL": "1.5"}, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while arxiv.request_count < 1:  # the run is under way, asking arXiv
+            assert run.poll() is None, run.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert LocalServer(Path(env["DIGEST_ENRICH_HOME"])).stop(force=True) is not None
+        stopped = time.monotonic()
+        out, err = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    assert time.monotonic() - stopped < 10  # not Prefect's minutes of retries
+    line = _one_line(subprocess.CompletedProcess(run.args, run.returncode, out, err))
+    assert "local Prefect server" in line and "stopped during the run" in line
+    assert "finished lookups are kept" in line
 
 
 def test_a_wrong_prefect_mode_is_a_usage_error(tmp_path: Path, env: dict[str, str]) -> None:
