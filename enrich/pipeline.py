@@ -3,6 +3,9 @@
     parse_file → DigestStore.record → resolve → read_huggingface → find_published
                → read_github → issue_citekeys → render
 
+Steps that take time accept `progress` (`enrich.progress.Progress`) and report their counts and
+waits as they move; the default says nothing.
+
 State in `output/.state` is the source of truth between steps (and between runs, processes and
 workers): parsing records each digest, resolving records each verdict as it is reached, reading
 GitHub records facts and ETags, issuing keys records every paper's citation key, and rendering
@@ -17,7 +20,9 @@ import datetime as dt
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -34,7 +39,9 @@ from enrich.errors import (
     RemoteError,
     ServiceUnavailableError,
 )
-from enrich.net.gate import Gate
+from enrich.net.gate import Gate, process_gate
+from enrich.net.retry import RetryStats
+from enrich.progress import Progress, Tally, silent
 from enrich.published.dblp_client import DblpClient
 from enrich.published.model import DblpRecord, S2Record
 from enrich.published.s2_client import BATCH as S2_BATCH
@@ -61,17 +68,18 @@ from enrich.repos.github_client import GitHubClient
 from enrich.repos.hf_client import HuggingFaceClient
 from enrich.repos.model import HfRecord
 from enrich.resolve.arxiv_client import ArxivClient
+from enrich.resolve.matching import fingerprint
 from enrich.resolve.model import ArxivMatch, ArxivPaper
-from enrich.resolve.resolver import Resolver
+from enrich.resolve.resolver import NOT_FOUND_RETRY_SECONDS, Resolver
 from enrich.settings import Settings
 from enrich.store.citekeys import KeyRegistry
 from enrich.store.db import StateStore
 from enrich.store.digests import DigestStore
 from enrich.store.files import atomic_write, inside, sweep_temp_files, view_stems
-from enrich.store.repos import RepoStore
+from enrich.store.repos import RepoStore, StoredRepo
 from enrich.store.sources import dblp_store, hf_store, s2_store
 from enrich.store.timed import Stored, TimedRecords
-from enrich.store.verdicts import VerdictStore
+from enrich.store.verdicts import StoredVerdict, VerdictStore
 
 log = logging.getLogger(__name__)
 
@@ -216,17 +224,26 @@ def stored_matches(state: StateStore, digests: Iterable[Digest]) -> dict[str, Ar
 
 def resolve(digests: Sequence[Digest], *, settings: Settings, state: StateStore,
             refresh: bool = False, gate: Gate | None = None,
-            transport: httpx.BaseTransport | None = None) -> ResolveStats:
+            transport: httpx.BaseTransport | None = None,
+            progress: Progress = silent) -> ResolveStats:
     """Find every entry's arXiv paper (cached verdicts are reused; see `enrich.resolve.resolver`).
 
-    `gate` replaces the process gate (the flow passes one that is also fleet-wide).
+    `gate` replaces the process gate (the flow passes one that is also fleet-wide). `progress`
+    hears stage "arxiv": distinct entries with a verdict, and waits as they start.
     """
     queries = [entry_query(e) for d in digests for e in d.entries]
+    tally = Tally(progress, "arxiv", len({fingerprint(q) for q in queries}))
+    tally.start()
+    interval = settings.arxiv_min_interval
+    gate = _AnnouncedGate(gate or process_gate("arxiv", interval), interval, tally, "arXiv")
     client = ArxivClient.from_settings(settings, gate=gate, transport=transport)
+    client.stats.retry = _AnnouncedRetries(tally=tally, service="arXiv")
+    store = _TalliedVerdicts(state, tally, refresh=refresh)
     try:
-        result = Resolver(client, VerdictStore(state), refresh=refresh).resolve(queries)
+        result = Resolver(client, store, refresh=refresh).resolve(queries)
     finally:
         client.close()
+    tally.finish()
     statuses: dict[str, int] = {}
     for match in result.matches.values():
         statuses[match.status] = statuses.get(match.status, 0) + 1
@@ -283,18 +300,26 @@ def _stop_reason(exc: RemoteError) -> tuple[Literal["error", "deferred"], str]:
 def read_huggingface(digests: Sequence[Digest], *, settings: Settings, state: StateStore,
                      refresh: bool = False, gate: Gate | None = None,
                      transport: httpx.BaseTransport | None = None,
-                     now: Callable[[], float] = time.time) -> SourceStats:
+                     now: Callable[[], float] = time.time,
+                     progress: Progress = silent) -> SourceStats:
     """Ask Hugging Face Papers about every matched paper whose stored answer is missing,
     failed or older than `HF_TTL_HOURS` (all of them with `refresh`), one request each,
     recording each answer as it arrives. A failure leaves the rest `error`/`deferred` (asked
-    again on the next run) and never stops the run."""
+    again on the next run) and never stops the run.
+
+    `progress` hears stage "huggingface": papers answered (or fresh in the state).
+    """
     papers = matched_papers(state, digests)
     store = hf_store(state)
     ttl = 0.0 if refresh else settings.hf_ttl_hours * 3600
     stored = store.get_many(papers)
     due = [i for i in papers if i not in stored or not stored[i].fresh(now(), ttl)]
     stats = SourceStats(papers=len(papers), asked=len(due))
+    tally = Tally(progress, "huggingface", len(papers))
+    tally.add(set(papers) - set(due))
+    tally.start()
     if not due:
+        tally.finish()
         return stats
     statuses: dict[str, int] = {}
     unavailable = None
@@ -318,8 +343,10 @@ def read_huggingface(digests: Sequence[Digest], *, settings: Settings, state: St
                 continue
             store.put_many({arxiv_id: Stored(record, now())})
             _count(statuses, record.outcome)
+            tally.add([arxiv_id])
     finally:
         client.close()
+    tally.finish()
     requests, waited = client.service.snapshot()
     return stats.model_copy(update={"requests": requests, "wait": round(waited, 3),
                                     "statuses": dict(sorted(statuses.items())),
@@ -335,7 +362,8 @@ def find_published(digests: Sequence[Digest], *, settings: Settings, state: Stat
                    s2_gate: Gate | None = None, dblp_gate: Gate | None = None,
                    s2_transport: httpx.BaseTransport | None = None,
                    dblp_transport: httpx.BaseTransport | None = None,
-                   now: Callable[[], float] = time.time) -> tuple[SourceStats, SourceStats]:
+                   now: Callable[[], float] = time.time,
+                   progress: Progress = silent) -> tuple[SourceStats, SourceStats]:
     """Find the matched papers' published versions: Semantic Scholar in batches of 500 for
     every paper whose answer is missing, failed or older than `PUBLISHED_TTL_HOURS`; then dblp,
     one search each, only for papers S2 gave no venue for.
@@ -343,6 +371,8 @@ def find_published(digests: Sequence[Digest], *, settings: Settings, state: Stat
     `recheck_after_days` (the weekly deployment): papers first published on arXiv more than
     that long ago and still without a confirmed published version are asked again when their
     answer is older than `RECHECK_INTERVAL` — published versions appear months later.
+
+    `progress` hears stages "semantic-scholar" and "dblp": papers answered (or fresh).
     """
     papers = matched_papers(state, digests)
     ttl = 0.0 if refresh else settings.published_ttl_hours * 3600
@@ -364,20 +394,31 @@ def find_published(digests: Sequence[Digest], *, settings: Settings, state: Stat
         return old and unpublished and age is not None and age >= RECHECK_INTERVAL
 
     s2_due = [i for i in papers if due(i, stored_s2.get(i))]
+    s2_tally = Tally(progress, "semantic-scholar", len(papers))
+    s2_tally.add(set(papers) - set(s2_due))
+    s2_tally.start()
     s2_stats = _ask_s2(s2_due, settings=settings, gate=s2_gate, transport=s2_transport,
-                       store=s2s, now=now).model_copy(update={"papers": len(papers)})
+                       store=s2s, now=now, tally=s2_tally).model_copy(
+                           update={"papers": len(papers)})
+    s2_tally.finish()
     # dblp: only where S2 (as stored now) has nothing usable.
     current = s2s.records(papers)
     candidates = [i for i in papers if wants_dblp(papers[i], current.get(i))]
     dblp_due = [i for i in candidates if due(i, stored_dblp.get(i))]
+    dblp_tally = Tally(progress, "dblp", len(candidates))
+    dblp_tally.add(set(candidates) - set(dblp_due))
+    if candidates:
+        dblp_tally.start()
     dblp_stats = _ask_dblp(dblp_due, papers, settings=settings, gate=dblp_gate,
-                           transport=dblp_transport, store=dblps, now=now)
+                           transport=dblp_transport, store=dblps, now=now, tally=dblp_tally)
+    if candidates:
+        dblp_tally.finish()
     return s2_stats, dblp_stats.model_copy(update={"papers": len(candidates)})
 
 
 def _ask_s2(due: Sequence[str], *, settings: Settings, gate: Gate | None,
             transport: httpx.BaseTransport | None, store: TimedRecords[S2Record],
-            now: Callable[[], float]) -> SourceStats:
+            now: Callable[[], float], tally: Tally) -> SourceStats:
     stats = SourceStats(asked=len(due))
     if not due:
         return stats
@@ -409,6 +450,7 @@ def _ask_s2(due: Sequence[str], *, settings: Settings, gate: Gate | None,
             store.put_failures({r.arxiv_id: r for r in records if r.outcome == "error"})
             for record in records:
                 _count(statuses, record.outcome)
+            tally.add(batch)
     finally:
         client.close()
     requests, waited = client.service.snapshot()
@@ -420,7 +462,7 @@ def _ask_s2(due: Sequence[str], *, settings: Settings, gate: Gate | None,
 def _ask_dblp(due: Sequence[str], papers: dict[str, ArxivPaper], *, settings: Settings,
               gate: Gate | None, transport: httpx.BaseTransport | None,
               store: TimedRecords[DblpRecord],
-              now: Callable[[], float]) -> SourceStats:
+              now: Callable[[], float], tally: Tally) -> SourceStats:
     stats = SourceStats(asked=len(due))
     if not due:
         return stats
@@ -451,6 +493,7 @@ def _ask_dblp(due: Sequence[str], papers: dict[str, ArxivPaper], *, settings: Se
                                 read_at=reply.date)
             store.put_many({arxiv_id: Stored(record, now())})
             _count(statuses, "searched")
+            tally.add([arxiv_id])
     finally:
         client.close()
     requests, waited = client.service.snapshot()
@@ -466,21 +509,39 @@ def _ask_dblp(due: Sequence[str], papers: dict[str, ArxivPaper], *, settings: Se
 def read_github(digests: Sequence[Digest], *, settings: Settings, state: StateStore,
                 refresh: bool = False, gate: Gate | None = None,
                 transport: httpx.BaseTransport | None = None,
-                now: Callable[[], float] = time.time) -> RepoStats:
-    """Read facts of every GitHub repository the digests' papers link to."""
+                now: Callable[[], float] = time.time,
+                sleep: Callable[[float], None] = time.sleep,
+                progress: Progress = silent) -> RepoStats:
+    """Read facts of every GitHub repository the digests' papers link to.
+
+    `progress` hears stage "github": distinct repositories read (or fresh in the state), and
+    waits (rate limits, retries) as they start.
+    """
     groups = _groups(place(digests, stored_matches(state, digests)))
     ids = [i for g in groups.values() if (i := matched_paper(g)) is not None]
     hf = hf_store(state).records(ids)
     links = [link for group in groups.values()
              for link in code_links(group, hf.get(matched_paper(group) or ""))]
-    client = GitHubClient.from_settings(settings, transport=transport, gate=gate)
+    ttl = 0.0 if refresh else settings.github_ttl_hours * 3600
+    tally = Tally(progress, "github",
+                  len({link.repo.lower() for link in links if link.kind == "github" and link.repo}))
+    tally.start()
+
+    def announced_sleep(seconds: float) -> None:
+        if seconds >= ANNOUNCE_WAIT:
+            tally.note(f"waiting {seconds:.1f} s before the next GitHub request")
+        sleep(seconds)
+
+    client = GitHubClient.from_settings(settings, transport=transport, gate=gate,
+                                        sleep=announced_sleep)
     try:
-        result = read_repos(links, client=client, store=RepoStore(state),
-                            ttl=0.0 if refresh else settings.github_ttl_hours * 3600,
-                            now=now, concurrency=settings.github_concurrency,
+        result = read_repos(links, client=client,
+                            store=_TalliedRepos(state, tally, lambda e: e.fresh(now(), ttl)),
+                            ttl=ttl, now=now, concurrency=settings.github_concurrency,
                             use_graphql=settings.github_token_value is not None)
     finally:
         client.close()
+    tally.finish()
     statuses: dict[str, int] = {}
     for repo in result.repos.values():
         statuses[repo.status] = statuses.get(repo.status, 0) + 1
@@ -529,10 +590,12 @@ def issue_citekeys(state: StateStore) -> int:
 
 
 def render(output_dir: Path, state: StateStore, *,
-           encoding: Literal["latex", "utf8"] = "latex") -> RenderStats:
+           encoding: Literal["latex", "utf8"] = "latex",
+           progress: Progress = silent) -> RenderStats:
     """Write every output file from the recorded state, atomically and deterministically.
 
-    Reads the state only: citation keys were issued before (`issue_citekeys`).
+    Reads the state only: citation keys were issued before (`issue_citekeys`). `progress`
+    hears stage "render": files written or found unchanged.
     """
     sweep_temp_files(output_dir)
     outcomes = remembered(state)
@@ -557,12 +620,109 @@ def render(output_dir: Path, state: StateStore, *,
                 else failed_digest_view(outcome.error))  # type: ignore[arg-type]
         files[f"digests/{stems[outcome.file]}.json"] = to_json(view)
     written = []
+    tally = Tally(progress, "render", len(files))
+    tally.start()
     for name, content in sorted(files.items()):
         if atomic_write(inside(output_dir, output_dir / name), content):
             written.append(name)
+        tally.add([name])
     statuses: dict[str, int] = {}
     for paper in papers:
         statuses[paper.match.status] = statuses.get(paper.match.status, 0) + 1
     return RenderStats(papers=len(papers), in_bib=sum(1 for p in papers if p.arxiv_id),
                        digests=len(digests), failed_digests=len(failures),
                        written=tuple(written), statuses=dict(sorted(statuses.items())))
+
+
+# --------------------------------------------------------------------------------------------
+# Progress: the steps' natural points, observed from outside the resolver and the reader
+
+
+# Waits shorter than this are not worth a word.
+ANNOUNCE_WAIT = 1.0
+
+
+class _TalliedVerdicts(VerdictStore):
+    """The verdict store, counting entries as they get a verdict (cached ones at once)."""
+
+    def __init__(self, db: StateStore, tally: Tally, *, refresh: bool,
+                 now: Callable[[], float] = time.time) -> None:
+        super().__init__(db)
+        self._tally = tally
+        self._refresh = refresh
+        self._now = now
+
+    def get_many(self, fingerprints: Iterable[str]) -> dict[str, StoredVerdict]:
+        stored = super().get_many(fingerprints)
+        if not self._refresh:  # the resolver's rule for a cached verdict it keeps
+            now = self._now()
+            self._tally.add(fp for fp, v in stored.items()
+                            if v.match.status in ("matched", "ambiguous")
+                            or (v.match.status == "not_found"
+                                and now - v.checked_at < NOT_FOUND_RETRY_SECONDS))
+        return stored
+
+    def put_many(self, verdicts: Mapping[str, tuple[ArxivMatch, str]], checked_at: float) -> None:
+        super().put_many(verdicts, checked_at)
+        self._tally.add(verdicts)
+
+
+class _TalliedRepos(RepoStore):
+    """The repository store, counting repositories as they are read (fresh ones at once)."""
+
+    def __init__(self, db: StateStore, tally: Tally, fresh: Callable[[StoredRepo], bool]) -> None:
+        super().__init__(db)
+        self._tally = tally
+        self._fresh = fresh
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, StoredRepo]:
+        stored = super().get_many(keys)
+        self._tally.add(key for key, entry in stored.items() if self._fresh(entry))
+        return stored
+
+    def put(self, key: str, stored: StoredRepo) -> None:
+        super().put(key, stored)
+        self._tally.add([key])
+
+
+class _AnnouncedGate:
+    """Passes `inner`, first saying so when the request will wait for the service's interval
+    (reckoned from the last start this gate saw)."""
+
+    def __init__(self, inner: Gate, interval: float, tally: Tally, service: str,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._inner = inner
+        self._interval = interval
+        self._tally = tally
+        self._service = service
+        self._clock = clock
+        self._last: float | None = None
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        announced = False
+        if self._last is not None:
+            wait = self._last + self._interval - self._clock()
+            if wait >= ANNOUNCE_WAIT:
+                self._tally.note(f"waiting {wait:.1f} s: one {self._service} request every "
+                                 f"{self._interval:g} s")
+                announced = True
+        with self._inner.slot():
+            self._last = self._clock()
+            if announced:
+                self._tally.note("")
+            yield
+
+
+@dataclass
+class _AnnouncedRetries(RetryStats):
+    """Retry statistics that also say each wait between attempts as it starts."""
+
+    tally: Tally | None = None
+    service: str = ""
+
+    def record(self, seconds: float, *, asked: bool) -> None:
+        super().record(seconds, asked=asked)
+        if self.tally is not None and seconds >= ANNOUNCE_WAIT:
+            self.tally.note(f"waiting {seconds:.1f} s as {self.service} asked" if asked
+                            else f"waiting {seconds:.1f} s before asking {self.service} again")

@@ -17,6 +17,7 @@ from typing import Literal
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
+from prefect.futures import as_completed
 from prefect.logging import get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -29,6 +30,7 @@ from enrich.store.files import check_output_dir
 from enrich.store.lock import output_lock
 from enrich.store.runs import RunStore
 from flows import artifacts, fleet
+from flows.progress import reporter
 from flows.services import runtime_settings
 from flows.summary import RunSummary
 
@@ -51,7 +53,7 @@ def resolve_arxiv(output: str, files: list[str], refresh: bool,
     state = StateStore.for_output(Path(output))
     digests = [o.digest for o in pipeline.remembered(state, files) if o.digest is not None]
     return pipeline.resolve(digests, settings=settings, state=state, refresh=refresh,
-                            gate=fleet.arxiv_gate(settings))
+                            gate=fleet.arxiv_gate(settings), progress=reporter())
 
 
 @task(name="read-huggingface", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=30)
@@ -60,7 +62,7 @@ def read_huggingface(output: str, files: list[str] | None, settings: Settings) -
     state = StateStore.for_output(Path(output))
     digests = [o.digest for o in pipeline.remembered(state, files) if o.digest is not None]
     return pipeline.read_huggingface(digests, settings=settings, state=state,
-                                     gate=fleet.hf_gate(settings))
+                                     gate=fleet.hf_gate(settings), progress=reporter())
 
 
 @task(name="find-published", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=30)
@@ -72,7 +74,8 @@ def find_published(output: str, files: list[str] | None, recheck_after_days: flo
     return pipeline.find_published(digests, settings=settings, state=state,
                                    recheck_after_days=recheck_after_days,
                                    s2_gate=fleet.s2_gate(settings),
-                                   dblp_gate=fleet.dblp_gate(settings))
+                                   dblp_gate=fleet.dblp_gate(settings),
+                                   progress=reporter())
 
 
 @task(name="read-github", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=30)
@@ -82,7 +85,7 @@ def read_github(output: str, files: list[str] | None, refresh: bool,
     state = StateStore.for_output(Path(output))
     digests = [o.digest for o in pipeline.remembered(state, files) if o.digest is not None]
     return pipeline.read_github(digests, settings=settings, state=state, refresh=refresh,
-                                gate=fleet.github_gate(settings))
+                                gate=fleet.github_gate(settings), progress=reporter())
 
 
 @task(name="issue-citekeys", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
@@ -95,7 +98,8 @@ def issue_citekeys(output: str) -> int:
 def write_outputs(output: str, encoding: Literal["latex", "utf8"]) -> RenderStats:
     """Render references.bib, references.json, papers.jsonl, digests/*.json, report.json."""
     out = Path(output)
-    return pipeline.render(out, StateStore.for_output(out), encoding=encoding)
+    return pipeline.render(out, StateStore.for_output(out), encoding=encoding,
+                           progress=reporter())
 
 
 @flow(name="enrich-digests", task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARSE_WORKERS),
@@ -133,8 +137,12 @@ def enrich_digests(  # noqa: PLR0917 - flow parameters are keyword-friendly by n
     check_output_dir(out, force=force)
 
     with output_lock(out, wait=lock_wait) if render else contextlib.nullcontext():
-        outcomes = [f.result() for f in parse_digest.map([str(p) for p in paths],
-                                                         [named[p] for p in paths])]
+        progress = reporter()
+        progress("parse", 0, len(paths))
+        futures = parse_digest.map([str(p) for p in paths], [named[p] for p in paths])
+        for done, _ in enumerate(as_completed(futures), 1):
+            progress("parse", done, len(paths))
+        outcomes = [f.result() for f in futures]
         state = StateStore.for_output(out)
         pipeline.remember(state, outcomes)
         failed = tuple(o for o in outcomes if o.error is not None)

@@ -19,6 +19,7 @@ that cannot reach the limits does not ask the service at all.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -33,6 +34,7 @@ from prefect.settings import get_current_settings
 
 from enrich.net.gate import ChainedGate, Gate, process_gate
 from enrich.settings import Settings
+from flows.local_server import LOCAL_API_ENV
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +47,12 @@ LEASE_SECONDS = 300.0
 
 
 def server_in_use() -> bool:
-    """True when runs report to a Prefect server (PREFECT_API_URL), not the embedded one."""
-    return bool(get_current_settings().api.url)
+    """True when runs report to a Prefect server named by PREFECT_API_URL: not the embedded
+    one, and not the CLI's own local server (`flows.local_server`), whose runs are on one
+    machine and pass the process gate as the embedded mode's do (a run killed while holding
+    a fleet slot would make the next run wait for its lease to expire)."""
+    url = get_current_settings().api.url
+    return bool(url) and url != os.environ.get(LOCAL_API_ENV)
 
 
 def ensure_limit(name: str, limit: int, slot_decay_per_second: float | None = None) -> None:

@@ -22,7 +22,7 @@ PACKAGES = sorted(p.name for p in (ROOT / "enrich").iterdir() if (p / "__init__.
 # its own package's `__init__`). Reading the folders bottom-up is reading the pipeline.
 LAYERS: list[tuple[str, ...]] = [
     ("enrich", *(f"enrich.{p}" for p in PACKAGES), "enrich.errors", "enrich.record",
-     "enrich.settings"),
+     "enrich.settings", "enrich.progress"),
     ("enrich.text.*", "enrich.net.gate", "enrich.net.deadline", "enrich.*.model"),
     # names use normalise/latex; http uses the gate; the output records use every stage's
     ("enrich.text.names", "enrich.net.http", "enrich.render.model", "enrich.repos.links"),
@@ -115,10 +115,12 @@ def test_the_core_does_not_print(path: Path) -> None:
 
 
 def test_flows_stay_thin() -> None:
-    # Orchestration only: no HTTP clients or SQL in flows/, the core does that.
+    # Orchestration only: no HTTP clients or SQL in flows/, the core does that. The one
+    # exception: the local Prefect server makes Prefect's own new database from its schema.
     for path in sorted((ROOT / "flows").glob("*.py")):
+        allowed = {"sqlite3"} if path.name == "server_process.py" else set()
         bad = {m for m in imported_modules(path) if m in {"httpx", "requests", "sqlite3",
-                                                           "arxiv", "bibtexparser"}}
+                                                           "arxiv", "bibtexparser"} - allowed}
         assert not bad, f"{path.name} imports {sorted(bad)}"
 
 

@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import REPO, cli_env
 
 ENTRIES = 40
@@ -117,3 +119,26 @@ def test_the_scale_bench_at_a_tiny_size_separates_our_cost_from_the_fakes(
         assert parsed["streaming"]["entries"] == parsed["whole file"]["entries"] > 0
         assert parsed["streaming"]["mb_per_s"] > 0
     assert "| entries | ours | parse |" in done.stdout
+
+
+@pytest.mark.e2e
+def test_the_startup_bench_runs_ours_against_a_bare_flow_and_reports_ratios(
+        tmp_path: Path) -> None:
+    figures = tmp_path / "startup.json"
+    done = subprocess.run([sys.executable, "-m", "bench.startup", "--smoke", "--json",
+                           str(figures)], cwd=REPO, env=cli_env(tmp_path / "prefect"),
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(figures.read_text(encoding="utf-8"))
+    cases = report["cases"]
+    assert set(cases) == {"bare flow, first", "ours, local server, first",
+                          "ours, local server, warm"}
+    assert all(c["ok"] == c["runs"] == 1 for c in cases.values())
+    assert cases["bare flow, first"]["ratio_to_bare_first"] == 1.0
+    # Ours says something within seconds; its flow time is read from its summary.
+    ours = cases["ours, local server, warm"]
+    assert ours["first_output_s"] < ours["wall_s"] and ours["flow_s"] > 0
+    assert ours["ratio_to_bare_first"] < 1.0  # reusing the server beats starting one
+    [batch] = report["concurrent"]
+    assert (batch["n"], batch["ok"], batch["servers_running_after"]) == (2, 2, 1)
+    assert "| ours, local server, warm |" in done.stdout

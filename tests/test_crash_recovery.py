@@ -1,8 +1,10 @@
 """Killed runs, concurrent runs: nothing lost, nothing corrupted, finished lookups not redone.
 
-Every test runs the real CLI as a subprocess (embedded Prefect) against the loopback fakes and
-kills it with SIGKILL — no chance to clean up — at a chosen point, then runs it again and
-compares the outputs byte for byte with an uninterrupted run.
+Every test runs the real CLI as a subprocess against the loopback fakes and kills it with
+SIGKILL — no chance to clean up — at a chosen point, then runs it again and compares the
+outputs byte for byte with an uninterrupted run. A killed run leaves no process behind but the
+local Prefect server, which is meant to outlive runs and stops by itself once unused; with
+DIGEST_ENRICH_PREFECT=embedded, not even that (flows/reaper.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from enrich.resolve.matching import fingerprint
 from enrich.resolve.resolver import title_clause_for
 from enrich.store.db import StateStore
 from enrich.store.verdicts import NAMESPACE, PROGRESS_NAMESPACE
+from flows.local_server import LocalServer
 from tests.conftest import REPO, SEEDS, cli_env, run_cli
 from tests.fakes.arxiv_api import FakeArxiv
 from tests.fakes.github_api import FakeGitHub
@@ -121,6 +124,22 @@ def _no_orphans_left(prefect_home: Path) -> bool:
     return True
 
 
+def _processes_of(server_home: Path) -> set[int]:
+    """PIDs of every process started with this DIGEST_ENRICH_HOME (the CLI's and its
+    children's; Linux /proc)."""
+    needle = f"DIGEST_ENRICH_HOME={server_home}".encode()
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                environ = (entry / "environ").read_bytes()
+            except OSError:
+                continue
+            if needle in environ.split(b"\0"):
+                found.add(int(entry.name))
+    return found
+
+
 def _killpg(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
@@ -179,20 +198,41 @@ def test_killed_during_arxiv_lookups_resumes_without_redoing_them(
     assert _strays(output) == []
 
 
-@pytest.mark.parametrize("crash_at", [1, 3, 6])
+@pytest.mark.parametrize(("crash_at", "prefect"), [
+    (1, "embedded"), (3, "server"), (6, "server")])
 def test_killed_while_writing_outputs_leaves_old_or_new_files_and_resumes(
         tmp_path: Path, fakes: tuple[FakeArxiv, FakeGitHub],
-        reference: tuple[dict[str, bytes], int], crash_at: int) -> None:
+        reference: tuple[dict[str, bytes], int], crash_at: int, prefect: str) -> None:
     arxiv, github = fakes
     expected, _ = reference
     output = tmp_path / "out"
-    env = _env(tmp_path, fakes, CRASH_AT_WRITE=str(crash_at))
+    # At the second crash point, a server that retires soon: it must, with its run killed.
+    idle = "0.1" if crash_at == 3 else "5"
+    env = _env(tmp_path, fakes, CRASH_AT_WRITE=str(crash_at), DIGEST_ENRICH_PREFECT=prefect,
+               DIGEST_ENRICH_SERVER_IDLE_MINUTES=idle)
     proc = subprocess.run([sys.executable, "-c", CRASH_AT_WRITE, "run", str(SEEDS), "--output",
                            str(output)], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=300, start_new_session=True, check=False)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
-    # Prefect's embedded server does not outlive the killed run (flows/reaper.py).
-    assert _no_orphans_left(tmp_path / "prefect")
+    server_home = Path(env["DIGEST_ENRICH_HOME"])
+    if prefect == "embedded":
+        # Prefect's embedded server does not outlive the killed run (flows/reaper.py).
+        assert _no_orphans_left(tmp_path / "prefect")
+        deadline = time.monotonic() + 15  # the watchdog, done, is on its way out
+        while _processes_of(server_home):
+            assert time.monotonic() < deadline, _processes_of(server_home)
+            time.sleep(0.2)
+    else:
+        # Nothing outlives it but the local server, which is meant to.
+        server = LocalServer(server_home).status()
+        assert server is not None
+        assert _processes_of(server_home) == {server.pid}
+        if crash_at == 3:  # ... and it stops by itself once unused
+            deadline = time.monotonic() + 60
+            while _processes_of(server_home):
+                assert time.monotonic() < deadline, "the unused server did not stop"
+                time.sleep(0.2)
+            assert LocalServer(server_home).status() is None
     # Every output file present is complete (atomic rename), the half-written one is a temp.
     for name in OUTPUTS:
         if (output / name).exists():

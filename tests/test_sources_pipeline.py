@@ -205,3 +205,31 @@ def test_the_weekly_recheck_asks_again_about_old_unpublished_papers_only(world: 
     # Run again the same day: the re-check does not repeat itself.
     world.run(now=now + 7 * 86400 + 3600, recheck_after_days=28)
     assert world.s2.ids_asked - before == 12
+
+
+def test_each_source_reports_its_papers_as_they_are_answered(world: World) -> None:
+    heard: list[tuple[str, int, int | None]] = []
+
+    def progress(stage: str, done: int, total: int | None = None, note: str = "") -> None:
+        heard.append((stage, done, total))
+
+    pipeline.read_huggingface(world.digests, settings=world.settings, state=world.state,
+                              progress=progress)
+    pipeline.find_published(world.digests, settings=world.settings, state=world.state,
+                            progress=progress)
+    by_stage: dict[str, list[tuple[int, int | None]]] = {}
+    for stage, done, total in heard:
+        by_stage.setdefault(stage, []).append((done, total))
+    assert set(by_stage) == {"huggingface", "semantic-scholar", "dblp"}
+    # HF answers one paper per request: the count moves through every step, never past 14.
+    assert [d for d, _ in by_stage["huggingface"]] == list(range(15)) + [14]
+    assert {t for _, t in by_stage["huggingface"]} == {14}
+    assert by_stage["semantic-scholar"][0] == (0, 14) and by_stage["semantic-scholar"][-1] == (
+        14, 14)
+    assert by_stage["dblp"][0] == (0, 13) and by_stage["dblp"][-1] == (13, 13)
+
+    # A second run asks nothing: each stage starts and ends complete.
+    heard.clear()
+    pipeline.read_huggingface(world.digests, settings=world.settings, state=world.state,
+                              progress=progress)
+    assert heard and set(heard) == {("huggingface", 14, 14)}

@@ -12,6 +12,7 @@ mapping) over an httpcore connection pool whose network backend enforces the dea
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -89,14 +90,27 @@ class _Backend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
+_ssl: list[ssl.SSLContext] = []
+_ssl_lock = threading.Lock()
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """The process's one verifying TLS context: building one reads the whole CA bundle
+    (~40 ms of CPU), and every client of every run used to build two."""
+    with _ssl_lock:
+        if not _ssl:
+            _ssl.append(httpx.create_ssl_context(trust_env=False))
+        return _ssl[0]
+
+
 class DeadlineTransport(httpx.HTTPTransport):
     """`httpx.HTTPTransport` whose connections honour `deadline()`."""
 
     def __init__(self, *, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits, trust_env=False)
+        super().__init__(verify=_ssl_context(), limits=limits, trust_env=False)
         self._pool.close()
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=_ssl_context(),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
