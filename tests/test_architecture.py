@@ -25,7 +25,8 @@ LAYERS: list[tuple[str, ...]] = [
      "enrich.settings"),
     ("enrich.text.*", "enrich.net.gate", "enrich.net.deadline", "enrich.*.model"),
     # names use normalise/latex; http uses the gate; the output records use every stage's
-    ("enrich.text.names", "enrich.net.http", "enrich.render.model", "enrich.repos.links"),
+    ("enrich.text.names", "enrich.text.tex", "enrich.text.terms", "enrich.net.http",
+     "enrich.render.model", "enrich.repos.links"),
     ("enrich.net.retry", "enrich.digest.parse", "enrich.resolve.query", "enrich.resolve.matching",
      "enrich.render.citekeys", "enrich.render.names", "enrich.render.schema", "enrich.store.db",
      "enrich.store.files", "enrich.store.lock"),

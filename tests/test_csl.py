@@ -14,7 +14,8 @@ from tests.test_bibtex import corpus_papers, cyclip, keyed, paper, stress_papers
 CYCLIP_ITEM: dict[str, Any] = {
     "id": "goel2022cyclip",
     "type": "article",
-    "title": "CyCLIP: Cyclic Contrastive Language-Image Pretraining",
+    "genre": "Preprint",
+    "title": "CyCLIP: Cyclic contrastive language-image pretraining",
     "author": [{"family": "Goel", "given": "Shashank"}, {"family": "Bansal", "given": "Hritik"},
                {"family": "Bhatia", "given": "Sumit"}, {"family": "Rossi", "given": "Ryan A."},
                {"family": "Vinay", "given": "Vishwa"}, {"family": "Grover", "given": "Aditya"}],
@@ -43,18 +44,20 @@ def test_a_published_paper_carries_its_venue_and_publisher_doi() -> None:
                             doi="https://doi.org/10.5555/fake-arxiv.2106.90008",
                             journal_ref="J. Fake Med. Imaging 3 (2022) 1-10",
                             citekey="ma2022contrastive")])[0]
-    assert item["container-title"] == "J. Fake Med. Imaging 3 (2022) 1-10"
+    assert item["note"] == "Journal reference: J. Fake Med. Imaging 3 (2022) 1-10"
+    assert "container-title" not in item
     assert item["DOI"] == "10.5555/fake-arxiv.2106.90008"
     assert item["number"] == "arXiv:2106.90008"
     assert item["URL"] == "https://arxiv.org/abs/2106.90008"
 
 
-def test_text_is_plain_unicode_with_math_kept_between_dollars() -> None:
-    item = csl_items([paper("2401.90001", "Schr\\\"odinger on $\\ell_1$ & {Braces} 100%",
+def test_text_is_readable_unicode_in_sentence_case() -> None:
+    item = csl_items([paper("2401.90001", "Schr\\\"odinger Bridges on $\\ell_1$ & {Braces} 100%",
                             ["J\\\"urgen M\\\"uller", "Jan van den Berg", "Gemini Team"],
-                            comment="5 pages \\& more", citekey="k")])[0]
-    assert item["title"] == "Schrödinger on $\\ell_1$ & {Braces} 100%"
+                            comment="5 pages \\& \\textbf{more}", citekey="k")])[0]
+    assert item["title"] == "Schrödinger bridges on ℓ₁ & braces 100%"
     assert item["annote"] == "5 pages & more"
+    assert "Schrödinger" in item["title"]  # a listed proper noun keeps its capital
     assert item["author"] == [{"family": "Müller", "given": "Jürgen"},
                               {"family": "Berg", "given": "Jan",
                                "non-dropping-particle": "van den"},
@@ -64,8 +67,7 @@ def test_text_is_plain_unicode_with_math_kept_between_dollars() -> None:
 def test_empty_optional_fields_are_left_out() -> None:
     item = csl_items([cyclip(citekey="k", comment=None, links=(), category=None, abstract="",
                              published=None, version=None)])[0]
-    assert not {"note", "annote", "keyword", "abstract", "issued", "version",
-                "container-title"} & set(item)
+    assert not {"note", "annote", "keyword", "abstract", "issued", "version"} & set(item)
 
 
 def test_no_papers_render_an_empty_array() -> None:

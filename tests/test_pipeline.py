@@ -313,8 +313,9 @@ def test_the_steps_turn_digests_into_every_output_file(run: Run) -> None:
     assert keys == {"arxiv:2202.04933": {"citekey": "kim2022energy"},
                     "arxiv:2205.14459": {"citekey": "goel2022cyclip"}}
     bib = (run.output / "references.bib").read_text()
-    assert bib.count("@misc{") == 2
-    assert f"@misc{{{cyclip['citekey']}," in bib and f"@misc{{{ebclr['citekey']}," in bib
+    assert bib.count("@techreport{") == 2
+    assert f"@techreport{{{cyclip['citekey']}," in bib
+    assert f"@techreport{{{ebclr['citekey']}," in bib
     csl = json.loads((run.output / "references.json").read_text())
     assert sorted(item["id"] for item in csl) == sorted([cyclip["citekey"], ebclr["citekey"]])
 
@@ -380,7 +381,7 @@ def test_render_before_any_key_is_issued_leaves_the_registry_empty(run: Run) -> 
     papers = [json.loads(line) for line in (run.output / "papers.jsonl").read_text().splitlines()]
     assert [p["citekey"] for p in papers] == [None, None, None]
     # the papers are still cited in the bibliography, under keys made up for this file
-    assert (run.output / "references.bib").read_text().count("@misc{") == 2
+    assert (run.output / "references.bib").read_text().count("@techreport{") == 2
 
 
 def test_a_second_render_writes_nothing(run: Run) -> None:

@@ -27,12 +27,13 @@ from typing import Any
 import bibtexparser
 import pytest
 
-from enrich.render.bibtex import arxiv_id, code_urls, doi_of, render_bibtex
+from enrich.render.bibtex import arxiv_id, code_urls, doi_of, note, render_bibtex
 from enrich.render.csl import render_csl_json
 from enrich.render.model import Paper
 from enrich.render.names import csl_names
-from enrich.text.latex import math_char, needs_protection, split_math, to_plain
+from enrich.text.latex import math_char, needs_protection
 from enrich.text.names import truncated
+from enrich.text.tex import tex_to_text
 from tests.test_bibtex import keyed, seed_papers, stress_cases, stress_papers
 from tests.test_bibtex import paper as make_paper
 
@@ -239,13 +240,13 @@ def test_biber_validates_every_entry_against_its_data_model(bib: BibFile,
         paper = by_key[entry.key]
         fields = {f.key.lower(): f.value for f in entry.fields}
         assert fields["eprint"] == arxiv_id(paper)
-        assert fields["eprinttype"] == "arXiv"
+        assert fields["eprinttype"] == "arxiv"
+        assert fields["number"] == f"arXiv:{arxiv_id(paper)}"
         assert fields["version"] == str(paper.arxiv_version)
         if paper.published is not None:
             assert fields["date"] == paper.published.date().isoformat()
         assert ("annotation" in fields) == bool(paper.comment)
-        assert ("howpublished" in fields) == bool(paper.journal_ref)
-        assert ("note" in fields) == bool(code_urls(paper))
+        assert ("note" in fields) == bool(note(paper))
 
 
 @pytest.mark.parametrize("style", BIBLATEX_STYLES)
@@ -261,7 +262,7 @@ def test_a_biblatex_document_compiles_with_biber_without_warnings(
     assert not biber_problems(output), output
     assert not latex_problems(log), latex_problems(log)
     bbl = (work / "doc.bbl").read_text(encoding="utf-8")
-    assert sorted(re.findall(r"\\entry\{([^}]+)\}\{misc\}", bbl)) == bib.keys
+    assert sorted(re.findall(r"\\entry\{([^}]+)\}\{report\}", bbl)) == bib.keys
 
 
 # --------------------------------------------------------------------------------------------
@@ -283,13 +284,10 @@ def comparable(text: str) -> str:
 def protected_words(title: str) -> list[str]:
     """Title words whose case pandoc must keep: the ones we brace, when plain ASCII."""
     words = []
-    for seg in split_math(to_plain(title)):
-        if seg.math:
-            continue
-        for word in seg.text.split():
-            core = word.strip(".,:;!?()[]\"'")
-            if re.fullmatch(r"[A-Za-z0-9/-]+", core) and needs_protection(core):
-                words.append(core)
+    for word in tex_to_text(title).split():
+        core = word.strip(".,:;!?()[]\"'")
+        if re.fullmatch(r"[A-Za-z0-9/-]+", core) and needs_protection(core):
+            words.append(core)
     return words
 
 
@@ -336,7 +334,7 @@ def pandoc_mismatches(items: dict[str, dict[str, Any]], papers: tuple[Paper, ...
         case = cases.get(paper.key, {})
         identifier = str(arxiv_id(paper))
         title = item.get("title", "")
-        check(comparable(title) == comparable(to_plain(paper.title)), paper, "title", title)
+        check(comparable(title) == comparable(tex_to_text(paper.title)), paper, "title", title)
         for word in case.get("protected", protected_words(paper.title)):
             check(word in title, paper, f"case of {word}", title)
         names = [pandoc_name(n) for n in item.get("author", [])]
@@ -355,7 +353,7 @@ def pandoc_mismatches(items: dict[str, dict[str, Any]], papers: tuple[Paper, ...
         for url in code_urls(paper):
             check(url in item.get("note", ""), paper, "code link", item.get("note"))
         if paper.comment:
-            check(comparable(item.get("annote", "")) == comparable(to_plain(paper.comment)),
+            check(comparable(item.get("annote", "")) == comparable(tex_to_text(paper.comment)),
                   paper, "comment", item.get("annote"))
     return problems
 

@@ -1,37 +1,40 @@
 """Paper records → `references.bib`, through a bibtexparser v2 `Library` (pure).
 
-One `@misc` entry per paper with an arXiv ID, sorted by citation key; the same papers always
-give the same bytes. The fields, and why (docs/references.md has the programs and versions
-they were checked with):
+One entry per paper with an arXiv ID, sorted by citation key; the same papers always give the
+same bytes. A preprint is a `@techreport` (docs/references.md has the evidence: it is the one
+shape in which Zotero, every classic BibTeX style, biblatex and pandoc all find the arXiv
+identifier, and pandoc reads the same reference as references.json). The fields, and why:
 
-    title          arXiv title; acronyms, mixed-case words and math braced word by word
+    title          arXiv's title as text (TeX converted, enrich.text.tex); acronyms, mixed-case
+                   words and listed proper nouns braced one by one (enrich.text.terms)
     author         `von Last, Jr., First and …`; organisations braced (render.names); every
                    name, never shortened ("and others" only when the source said "et al.")
     key            the citation key, only when no author is left: BibTeX styles sort and label
                    by it (biber ignores it silently)
-    year, month    for classic BibTeX; month as the macro (`may`), which BibTeX styles expand
-                   and biber reads as a number, where `{5}` would print as "5"
-    date           ISO date of v1 for biblatex/biber, pandoc and Zotero (biber takes it over
-                   year/month without a warning); written after year/month because Zotero's
-                   importer keeps the last date field it reads
-    eprint         arXiv ID without version
-    archivePrefix  `arXiv` } arXiv's own export fields; biber maps them to eprinttype /
-    primaryClass   arXiv cat.} eprintclass. Never both spellings: biber then rejects one
-    version        arXiv version the metadata was read from: biblatex's `version` field
-                   (pandoc → CSL `version`, Zotero → Version; classic styles ignore it)
+    options        `useprefix=true`: "van Dijk" is cited, sorted and read (pandoc: a
+                   non-dropping particle) as references.json has it; `eprint=false`: biblatex
+                   prints the identifier from `number`, not a second time from `eprint`
+    type           `Preprint`   } classic styles print "Preprint arXiv:2205.14459, arXiv";
+    institution    `arXiv`      } Zotero: Report with Report Number arXiv:ID, Institution
+    number         `arXiv:<id>` } arXiv; pandoc: CSL number, publisher and genre
+    year, month    for classic BibTeX; month as the macro (`may`)
+    date           ISO date of v1 for biblatex/biber, pandoc and Zotero; after year/month
+                   because Zotero's importer keeps the last date field it reads
+    eprint         arXiv ID without version   } biblatex's own eprint fields: Zotero writes
+    eprinttype     `arxiv`                    } "arXiv: ID" in Extra from them, pandoc and
+    eprintclass    primary category           } JabRef link the paper
+    version        arXiv version the metadata was read from
     doi            the publisher DOI when arXiv has one, else 10.48550/arXiv.<id>; bare
     url            the arXiv abstract page, always
-    howpublished   the journal reference, when arXiv has one: the venue, in the one field every
-                   @misc style prints (BibTeX `plain`/`unsrt`/natbib, biblatex), and that
-                   biber's data model allows for @misc; the eprint fields stay
-    note           "Withdrawn (arXiv v3)" when the latest version withdraws the paper, then
-                   "Source code: <url>, …" for the paper's code repositories: printed by every
-                   style, kept by every manager (Zotero: a child note; pandoc: CSL `note`)
-    annote         the arXiv comment ("19 pages, 13 tables"): kept by Zotero (child note),
-                   JabRef, pandoc (CSL `annote`) and biblatex (as `annotation`), printed by no
-                   standard style — page counts are not bibliographic data
+    note           "Withdrawn (arXiv v3)", "Journal reference: …" (arXiv's journal_ref) and
+                   "Source code: <url>, …": printed by every style, kept by every manager
+    annote         the arXiv comment ("19 pages, 13 tables"): kept by managers, printed by no
+                   standard style
     keywords       the digest categories the paper appeared under
-    abstract       the arXiv abstract, escaped like the title but without case protection
+    abstract       the arXiv abstract as text
+
+A published version (venue, publisher DOI) will become another kind of entry: `entry_type` and
+`publication_fields` are where it goes.
 """
 
 from __future__ import annotations
@@ -53,11 +56,11 @@ from enrich.text.latex import (
     ENCODINGS,
     Encoding,
     brace_balanced,
-    encode_text,
+    encode_plain,
     title_to_latex,
-    to_latex,
-    to_plain,
 )
+from enrich.text.terms import ProtectedTerms, protected_spans
+from enrich.text.tex import tex_to_text
 
 log = logging.getLogger(__name__)
 
@@ -124,15 +127,22 @@ def code_note(urls: Sequence[str]) -> str:
 
 
 def note(paper: Paper) -> str | None:
-    """The `note`: that the paper is withdrawn (printed first, where every style prints the
-    note), then its code repositories."""
+    """The `note`, as text: that the paper is withdrawn (printed first, where every style
+    prints the note), arXiv's journal reference, then its code repositories."""
     parts = []
     if paper.withdrawn:
         version = f" v{paper.arxiv_version}" if paper.arxiv_version else ""
         parts.append(f"Withdrawn (arXiv{version})")
+    if journal := tex_to_text(paper.journal_ref or ""):
+        parts.append(f"Journal reference: {journal.rstrip('.')}")
     if urls := code_urls(paper):
         parts.append(code_note(urls))
     return ". ".join(parts) or None
+
+
+def title_text(paper: Paper) -> str:
+    """arXiv's title as readable text."""
+    return tex_to_text(paper.title)
 
 
 def keywords(paper: Paper) -> list[str]:
@@ -142,13 +152,32 @@ def keywords(paper: Paper) -> list[str]:
 
 def _field(key: str, value: str) -> Field:
     if not brace_balanced(value):  # pragma: no cover - the encoders never produce this
-        log.error("field %s came out unbalanced; writing it fully escaped", key)
-        value = encode_text(to_plain(value))
+        log.error("field %s came out unbalanced; writing it without braces", key)
+        value = encode_plain(value.replace("{", "").replace("}", ""))
     return Field(key, value)
 
 
+PREPRINT_TYPE = "techreport"
+ENTRY_OPTIONS = "useprefix=true,eprint=false"
+
+
+def entry_type(paper: Paper) -> str:
+    """The entry type: every paper is an arXiv preprint for now (docs/references.md)."""
+    del paper
+    return PREPRINT_TYPE
+
+
+def publication_fields(paper: Paper, identifier: str) -> list[tuple[str, str]]:
+    """Where the paper is published, in the fields its entry type prints: for a preprint the
+    repository and the identifier, as every classic style, biblatex, pandoc and Zotero read
+    them ("Preprint arXiv:2205.14459, arXiv")."""
+    del paper
+    return [("type", "Preprint"), ("institution", "arXiv"), ("number", f"arXiv:{identifier}")]
+
+
 def entry_fields(paper: Paper, identifier: str, *, citekey: str = "",
-                 encoding: Encoding = "latex") -> list[Field]:
+                 encoding: Encoding = "latex",
+                 terms: ProtectedTerms | None = None) -> list[Field]:
     """The fields of one paper's entry, in the order they are written."""
     fields: list[Field] = []
 
@@ -156,11 +185,15 @@ def entry_fields(paper: Paper, identifier: str, *, citekey: str = "",
         if value:
             fields.append(_field(key, value))
 
-    add("title", title_to_latex(paper.title, encoding=encoding))
+    title = title_text(paper)
+    add("title", title_to_latex(title, protected_spans(title, terms)))
     authors = bibtex_names(paper.authors, encoding=encoding)
     add("author", authors)
     if not authors:  # BibTeX styles sort and label by `key` when there is no author
         add("key", citekey)
+    add("options", ENTRY_OPTIONS)
+    for key, value in publication_fields(paper, identifier):
+        add(key, value)
     if paper.published is not None:
         published = paper.published
         add("year", f"{published.year:04d}")
@@ -169,23 +202,22 @@ def entry_fields(paper: Paper, identifier: str, *, citekey: str = "",
     elif (year := year_of(identifier)) is not None:
         add("year", f"{year:04d}")
     add("eprint", identifier)
-    add("archivePrefix", "arXiv")
+    add("eprinttype", "arxiv")
     category = (paper.primary_category or "").strip()
-    add("primaryClass", category if _CATEGORY.match(category) else None)
+    add("eprintclass", category if _CATEGORY.match(category) else None)
     add("version", str(paper.arxiv_version) if paper.arxiv_version else None)
     add("doi", doi_of(paper, identifier))
     add("url", f"https://arxiv.org/abs/{identifier}")
-    add("howpublished", to_latex(paper.journal_ref or "", encoding=encoding))
-    text = note(paper)
-    add("note", encode_text(text, encoding=encoding) if text else None)
-    add("annote", to_latex(paper.comment or "", encoding=encoding))
-    add("keywords", encode_text(", ".join(keywords(paper)), encoding=encoding))
-    add("abstract", to_latex(paper.abstract or "", encoding=encoding))
+    add("note", encode_plain(note(paper) or ""))
+    add("annote", encode_plain(tex_to_text(paper.comment or "")))
+    add("keywords", encode_plain(", ".join(keywords(paper))))
+    add("abstract", encode_plain(tex_to_text(paper.abstract or "")))
     return fields
 
 
-def build_library(papers: Iterable[Paper], *, encoding: Encoding = "latex") -> Library:
-    """A bibtexparser Library with one `@misc` entry per paper that has an arXiv ID."""
+def build_library(papers: Iterable[Paper], *, encoding: Encoding = "latex",
+                  terms: ProtectedTerms | None = None) -> Library:
+    """A bibtexparser Library with one entry per paper that has an arXiv ID."""
     if encoding not in ENCODINGS:
         raise ValueError(f"unknown encoding {encoding!r}; use one of {ENCODINGS}")
     entries: list[Block] = []
@@ -195,26 +227,29 @@ def build_library(papers: Iterable[Paper], *, encoding: Encoding = "latex") -> L
             log.warning("paper %s has a malformed arXiv ID %r; left out of references.bib",
                         paper.key, paper.arxiv_id)
             continue
-        fields = entry_fields(paper, identifier, citekey=key, encoding=encoding)
-        entries.append(Entry("misc", key, fields))
+        fields = entry_fields(paper, identifier, citekey=key, encoding=encoding, terms=terms)
+        entries.append(Entry(entry_type(paper), key, fields))
     return Library(entries)
 
 
 def _format() -> BibtexFormat:
     fmt = BibtexFormat()  # type: ignore[no-untyped-call]
     fmt.indent = "  "
-    fmt.value_column = 16  # `archivePrefix = ` is the longest field name we write
+    fmt.value_column = 14  # `eprintclass = ` is the longest field name we write
     fmt.block_separator = "\n"
     return fmt
 
 
-def render_bibtex(papers: Sequence[Paper], *, encoding: Encoding = "latex") -> str:
+def render_bibtex(papers: Sequence[Paper], *, encoding: Encoding = "latex",
+                  terms: ProtectedTerms | None = None) -> str:
     """`references.bib`: the papers' entries sorted by citation key, as text.
 
-    `encoding="latex"` (default) writes non-ASCII as braced LaTeX commands wherever a command
-    every checked reader understands exists (text.latex); `"utf8"` writes it as UTF-8.
+    `encoding="latex"` (default) writes the letters of names as LaTeX commands wherever one
+    every checked reader understands exists, for classic BibTeX's abbreviating styles;
+    `"utf8"` writes them as UTF-8. Text fields are UTF-8 in both (text.latex.encode_plain).
+    `terms` are the proper nouns to protect in titles (default: the packaged list).
     """
-    library = build_library(papers, encoding=encoding)
+    library = build_library(papers, encoding=encoding, terms=terms)
     if not library.entries:
         return ""
     return str(write_string(library, bibtex_format=_format()))
