@@ -33,6 +33,7 @@ from enrich.repos.links import extract_links
 from enrich.repos.model import CodeLink
 from enrich.settings import Settings
 from enrich.store.db import StateStore
+from enrich.store.repos import RepoStore
 from tests.fakes.github_api import DEFAULT_TOKEN, FakeGitHub
 from tests.fakes.github_corpus import GitHubCorpus, synthetic_corpus
 
@@ -69,7 +70,8 @@ def run(fake: FakeGitHub, state: StateStore, links: Sequence[CodeLink], *, token
     fake.reset_log()
     started = time.perf_counter()
     with GitHubClient.from_settings(settings) as client:
-        result = read_repos(links, client=client, state=state, ttl=TTL, now=lambda: now,
+        result = read_repos(links, client=client, store=RepoStore(state), ttl=TTL,
+                            now=lambda: now,
                             concurrency=concurrency, use_graphql=token is not None)
     seconds = time.perf_counter() - started
     if result.requests != fake.request_count:

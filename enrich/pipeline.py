@@ -1,6 +1,7 @@
 """The pipeline's steps as plain functions: what the Prefect tasks in `flows/` call.
 
-    parse_file → DigestStore.record → resolve → read_github → issue_citekeys → render
+    parse_file → DigestStore.record → resolve → read_huggingface → find_published
+               → read_github → issue_citekeys → render
 
 State in `output/.state` is the source of truth between steps (and between runs, processes and
 workers): parsing records each digest, resolving records each verdict as it is reached, reading
@@ -25,8 +26,20 @@ from pydantic import Field
 
 from enrich.digest.model import Digest, ParseOutcome, Problem
 from enrich.digest.parse import read_digest
-from enrich.errors import DigestError, InputNotFoundError
+from enrich.errors import (
+    BadResponseError,
+    DigestError,
+    InputNotFoundError,
+    RateLimitedError,
+    RemoteError,
+    ServiceUnavailableError,
+)
 from enrich.net.gate import Gate
+from enrich.published.dblp_client import DblpClient
+from enrich.published.model import DblpRecord, S2Record
+from enrich.published.s2_client import BATCH as S2_BATCH
+from enrich.published.s2_client import SemanticScholarClient
+from enrich.published.venues import dblp_query, decide, wants_dblp
 from enrich.record import Record, to_json
 from enrich.render.bibtex import render_bibtex
 from enrich.render.csl import render_csl_json
@@ -39,13 +52,16 @@ from enrich.render.papers import (
     entry_fingerprint,
     entry_query,
     failed_digest_view,
+    matched_paper,
     place,
     report,
 )
 from enrich.repos.facts import read_repos
 from enrich.repos.github_client import GitHubClient
+from enrich.repos.hf_client import HuggingFaceClient
+from enrich.repos.model import HfRecord
 from enrich.resolve.arxiv_client import ArxivClient
-from enrich.resolve.model import ArxivMatch
+from enrich.resolve.model import ArxivMatch, ArxivPaper
 from enrich.resolve.resolver import Resolver
 from enrich.settings import Settings
 from enrich.store.citekeys import KeyRegistry
@@ -53,6 +69,8 @@ from enrich.store.db import StateStore
 from enrich.store.digests import DigestStore
 from enrich.store.files import atomic_write, inside, sweep_temp_files, view_stems
 from enrich.store.repos import RepoStore
+from enrich.store.sources import dblp_store, hf_store, s2_store
+from enrich.store.timed import Stored, TimedRecords
 from enrich.store.verdicts import VerdictStore
 
 log = logging.getLogger(__name__)
@@ -79,6 +97,17 @@ class RepoStats(Record):
     requests: int = 0
     statuses: dict[str, int] = Field(default_factory=dict)
     wait: float = 0.0
+    unavailable: str | None = None
+
+
+class SourceStats(Record):
+    """What asking one of the optional sources (HF, S2, dblp) did in a run."""
+
+    papers: int = 0  # papers it could have been asked about
+    asked: int = 0  # papers asked this run (the rest were fresh in the state or not due)
+    requests: int = 0
+    statuses: dict[str, int] = Field(default_factory=dict)  # outcomes of this run's answers
+    wait: float = 0.0  # seconds waited on the service's rate limits
     unavailable: str | None = None
 
 
@@ -211,6 +240,226 @@ def resolve(digests: Sequence[Digest], *, settings: Settings, state: StateStore,
 
 
 # --------------------------------------------------------------------------------------------
+# Papers on arXiv, for the sources keyed by arXiv ID
+
+# The weekly re-check asks again about an unpublished paper at most this often.
+RECHECK_INTERVAL = 6 * 24 * 3600.0
+
+
+def matched_papers(state: StateStore, digests: Sequence[Digest]) -> dict[str, ArxivPaper]:
+    """The arXiv papers the digests' entries were matched to, by arXiv ID (sorted)."""
+    found: dict[str, ArxivPaper] = {}
+    for group in _groups(place(digests, stored_matches(state, digests))).values():
+        arxiv_id = matched_paper(group)
+        paper = next((i.match.paper for i in group if i.match.paper is not None), None)
+        if arxiv_id is not None and paper is not None:
+            found[arxiv_id] = paper
+    return dict(sorted(found.items()))
+
+
+def _groups(placed: Sequence[Placed]) -> dict[str, list[Placed]]:
+    groups: dict[str, list[Placed]] = {}
+    for item in placed:
+        groups.setdefault(item.key, []).append(item)
+    return groups
+
+
+def _count(statuses: dict[str, int], outcome: str) -> None:
+    statuses[outcome] = statuses.get(outcome, 0) + 1
+
+
+def _stop_reason(exc: RemoteError) -> tuple[Literal["error", "deferred"], str]:
+    """How a service's failure is recorded on the papers it leaves unasked."""
+    if isinstance(exc, RateLimitedError):
+        when = exc.retry_at.strftime("%Y-%m-%dT%H:%M:%SZ") if exc.retry_at else "later"
+        return "deferred", f"{exc.service} rate limit used up until {when}"
+    return "error", f"{exc.service} {exc.message}"
+
+
+# --------------------------------------------------------------------------------------------
+# Hugging Face Papers (code links)
+
+
+def read_huggingface(digests: Sequence[Digest], *, settings: Settings, state: StateStore,
+                     refresh: bool = False, gate: Gate | None = None,
+                     transport: httpx.BaseTransport | None = None,
+                     now: Callable[[], float] = time.time) -> SourceStats:
+    """Ask Hugging Face Papers about every matched paper whose stored answer is missing,
+    failed or older than `HF_TTL_HOURS` (all of them with `refresh`), one request each,
+    recording each answer as it arrives. A failure leaves the rest `error`/`deferred` (asked
+    again on the next run) and never stops the run."""
+    papers = matched_papers(state, digests)
+    store = hf_store(state)
+    ttl = 0.0 if refresh else settings.hf_ttl_hours * 3600
+    stored = store.get_many(papers)
+    due = [i for i in papers if i not in stored or not stored[i].fresh(now(), ttl)]
+    stats = SourceStats(papers=len(papers), asked=len(due))
+    if not due:
+        return stats
+    statuses: dict[str, int] = {}
+    unavailable = None
+    client = HuggingFaceClient.from_settings(settings, transport=transport, gate=gate)
+    try:
+        for index, arxiv_id in enumerate(due):
+            try:
+                record = client.get_paper(arxiv_id)
+            except (RateLimitedError, ServiceUnavailableError) as exc:
+                outcome, unavailable = _stop_reason(exc)
+                log.warning("%s; %d paper(s) not asked", unavailable, len(due) - index)
+                store.put_failures({i: HfRecord(arxiv_id=i, outcome=outcome, error=unavailable)
+                                    for i in due[index:]})
+                statuses[outcome] = statuses.get(outcome, 0) + len(due) - index
+                break
+            except BadResponseError as exc:
+                log.warning("Hugging Face: %s: %s", arxiv_id, exc)
+                store.put_failures({arxiv_id: HfRecord(arxiv_id=arxiv_id, outcome="error",
+                                                       error=exc.message)})
+                _count(statuses, "error")
+                continue
+            store.put_many({arxiv_id: Stored(record, now())})
+            _count(statuses, record.outcome)
+    finally:
+        client.close()
+    requests, waited = client.service.snapshot()
+    return stats.model_copy(update={"requests": requests, "wait": round(waited, 3),
+                                    "statuses": dict(sorted(statuses.items())),
+                                    "unavailable": unavailable})
+
+
+# --------------------------------------------------------------------------------------------
+# Published versions (Semantic Scholar, then dblp)
+
+
+def find_published(digests: Sequence[Digest], *, settings: Settings, state: StateStore,
+                   refresh: bool = False, recheck_after_days: float | None = None,
+                   s2_gate: Gate | None = None, dblp_gate: Gate | None = None,
+                   s2_transport: httpx.BaseTransport | None = None,
+                   dblp_transport: httpx.BaseTransport | None = None,
+                   now: Callable[[], float] = time.time) -> tuple[SourceStats, SourceStats]:
+    """Find the matched papers' published versions: Semantic Scholar in batches of 500 for
+    every paper whose answer is missing, failed or older than `PUBLISHED_TTL_HOURS`; then dblp,
+    one search each, only for papers S2 gave no venue for.
+
+    `recheck_after_days` (the weekly deployment): papers first published on arXiv more than
+    that long ago and still without a confirmed published version are asked again when their
+    answer is older than `RECHECK_INTERVAL` — published versions appear months later.
+    """
+    papers = matched_papers(state, digests)
+    ttl = 0.0 if refresh else settings.published_ttl_hours * 3600
+    s2s, dblps = s2_store(state), dblp_store(state)
+    stored_s2, stored_dblp = s2s.get_many(papers), dblps.get_many(papers)
+
+    def due(arxiv_id: str, stored: Stored[S2Record] | Stored[DblpRecord] | None) -> bool:
+        if stored is None or not stored.fresh(now(), ttl):
+            return True
+        if recheck_after_days is None:
+            return False
+        paper = papers[arxiv_id]
+        old = now() - paper.published.timestamp() > recheck_after_days * 86400
+        s2_record = stored_s2.get(arxiv_id)
+        dblp_record = stored_dblp.get(arxiv_id)
+        unpublished = decide(paper, s2_record.record if s2_record else None,
+                             dblp_record.record if dblp_record else None).version is None
+        age = stored.age(now())
+        return old and unpublished and age is not None and age >= RECHECK_INTERVAL
+
+    s2_due = [i for i in papers if due(i, stored_s2.get(i))]
+    s2_stats = _ask_s2(s2_due, settings=settings, gate=s2_gate, transport=s2_transport,
+                       store=s2s, now=now).model_copy(update={"papers": len(papers)})
+    # dblp: only where S2 (as stored now) has nothing usable.
+    current = s2s.records(papers)
+    candidates = [i for i in papers if wants_dblp(papers[i], current.get(i))]
+    dblp_due = [i for i in candidates if due(i, stored_dblp.get(i))]
+    dblp_stats = _ask_dblp(dblp_due, papers, settings=settings, gate=dblp_gate,
+                           transport=dblp_transport, store=dblps, now=now)
+    return s2_stats, dblp_stats.model_copy(update={"papers": len(candidates)})
+
+
+def _ask_s2(due: Sequence[str], *, settings: Settings, gate: Gate | None,
+            transport: httpx.BaseTransport | None, store: TimedRecords[S2Record],
+            now: Callable[[], float]) -> SourceStats:
+    stats = SourceStats(asked=len(due))
+    if not due:
+        return stats
+    statuses: dict[str, int] = {}
+    unavailable = None
+    client = SemanticScholarClient.from_settings(settings, transport=transport, gate=gate)
+    try:
+        for start in range(0, len(due), S2_BATCH):
+            batch = list(due[start:start + S2_BATCH])
+            try:
+                records = client.papers(batch)
+            except (RateLimitedError, ServiceUnavailableError) as exc:
+                outcome, unavailable = _stop_reason(exc)
+                rest = list(due[start:])
+                log.warning("%s; %d paper(s) not asked", unavailable, len(rest))
+                store.put_failures({i: S2Record(arxiv_id=i, outcome=outcome, error=unavailable)
+                                    for i in rest})
+                statuses[outcome] = statuses.get(outcome, 0) + len(rest)
+                break
+            except BadResponseError as exc:
+                log.warning("Semantic Scholar: %s", exc)
+                store.put_failures({i: S2Record(arxiv_id=i, outcome="error", error=exc.message)
+                                    for i in batch})
+                statuses["error"] = statuses.get("error", 0) + len(batch)
+                continue
+            answered = {r.arxiv_id: Stored(r, now()) for r in records
+                        if r.outcome != "error"}
+            store.put_many(answered)
+            store.put_failures({r.arxiv_id: r for r in records if r.outcome == "error"})
+            for record in records:
+                _count(statuses, record.outcome)
+    finally:
+        client.close()
+    requests, waited = client.service.snapshot()
+    return stats.model_copy(update={"requests": requests, "wait": round(waited, 3),
+                                    "statuses": dict(sorted(statuses.items())),
+                                    "unavailable": unavailable})
+
+
+def _ask_dblp(due: Sequence[str], papers: dict[str, ArxivPaper], *, settings: Settings,
+              gate: Gate | None, transport: httpx.BaseTransport | None,
+              store: TimedRecords[DblpRecord],
+              now: Callable[[], float]) -> SourceStats:
+    stats = SourceStats(asked=len(due))
+    if not due:
+        return stats
+    statuses: dict[str, int] = {}
+    unavailable = None
+    client = DblpClient.from_settings(settings, transport=transport, gate=gate)
+    try:
+        for index, arxiv_id in enumerate(due):
+            query = dblp_query(papers[arxiv_id].title)
+            if not query:
+                continue
+            try:
+                hits, reply = client.search(query)
+            except (RateLimitedError, ServiceUnavailableError) as exc:
+                outcome, unavailable = _stop_reason(exc)
+                log.warning("%s; %d paper(s) not asked", unavailable, len(due) - index)
+                store.put_failures({i: DblpRecord(arxiv_id=i, outcome=outcome,
+                                                  error=unavailable) for i in due[index:]})
+                statuses[outcome] = statuses.get(outcome, 0) + len(due) - index
+                break
+            except BadResponseError as exc:
+                log.warning("dblp: %s: %s", arxiv_id, exc)
+                store.put_failures({arxiv_id: DblpRecord(arxiv_id=arxiv_id, outcome="error",
+                                                         query=query, error=exc.message)})
+                _count(statuses, "error")
+                continue
+            record = DblpRecord(arxiv_id=arxiv_id, outcome="searched", query=query, hits=hits,
+                                read_at=reply.date)
+            store.put_many({arxiv_id: Stored(record, now())})
+            _count(statuses, "searched")
+    finally:
+        client.close()
+    requests, waited = client.service.snapshot()
+    return stats.model_copy(update={"requests": requests, "wait": round(waited, 3),
+                                    "statuses": dict(sorted(statuses.items())),
+                                    "unavailable": unavailable})
+
+
+# --------------------------------------------------------------------------------------------
 # GitHub
 
 
@@ -219,11 +468,11 @@ def read_github(digests: Sequence[Digest], *, settings: Settings, state: StateSt
                 transport: httpx.BaseTransport | None = None,
                 now: Callable[[], float] = time.time) -> RepoStats:
     """Read facts of every GitHub repository the digests' papers link to."""
-    placed = place(digests, stored_matches(state, digests))
-    groups: dict[str, list[Placed]] = {}
-    for item in placed:
-        groups.setdefault(item.key, []).append(item)
-    links = [link for group in groups.values() for link in code_links(group)]
+    groups = _groups(place(digests, stored_matches(state, digests)))
+    ids = [i for g in groups.values() if (i := matched_paper(g)) is not None]
+    hf = hf_store(state).records(ids)
+    links = [link for group in groups.values()
+             for link in code_links(group, hf.get(matched_paper(group) or ""))]
     client = GitHubClient.from_settings(settings, transport=transport, gate=gate)
     try:
         result = read_repos(links, client=client, store=RepoStore(state),
@@ -251,10 +500,15 @@ def _papers(state: StateStore, digests: Sequence[Digest],
     unkeyed = build_papers(placed, {}, {})
     if citekeys is None:
         return placed, unkeyed
-    names = sorted({link.repo.lower() for p in unkeyed for link in p.links if link.repo})
+    ids = [p.arxiv_id for p in unkeyed if p.arxiv_id]
+    hf = hf_store(state).records(ids)
+    s2 = s2_store(state).records(ids)
+    dblp = dblp_store(state).records(ids)
+    linked = build_papers(placed, {}, {}, hf=hf)
+    names = sorted({link.repo.lower() for p in linked for link in p.links if link.repo})
     repos = RepoStore(state).facts(names)
     keys = citekeys([p.key for p in unkeyed if p.arxiv_id])
-    return placed, build_papers(placed, repos, keys)
+    return placed, build_papers(placed, repos, keys, hf=hf, s2=s2, dblp=dblp)
 
 
 # --------------------------------------------------------------------------------------------

@@ -111,6 +111,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="ask arXiv again even for entries already resolved")
     run.add_argument("--refresh-github", action="store_true",
                      help="re-read repository facts even when they are fresh")
+    run.add_argument("--recheck-published", type=float, default=None, metavar="WEEKS",
+                     help="ask again about papers older than WEEKS on arXiv that have no "
+                          "published version yet (every recorded digest)")
     run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                      help="wait this long for another run using the output directory")
     run.add_argument("--force", action="store_true",
@@ -220,7 +223,8 @@ def _run(args: argparse.Namespace) -> int:
     with reap_embedded_server():
         summary = enrich_digests(sources=list(args.sources), output=args.output,
                                  refresh=args.refresh, refresh_github=args.refresh_github,
-                                 lock_wait=args.wait, force=args.force)
+                                 lock_wait=args.wait, force=args.force,
+                                 recheck_published_weeks=args.recheck_published)
     print(terminal_text(summary))
     # The run completed: exit 0 even when digests failed or papers are unresolved (they are in
     # the summary, report.json and the artifacts); non-zero only when the run itself failed.

@@ -22,7 +22,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from enrich import pipeline
 from enrich.digest.model import ParseOutcome
-from enrich.pipeline import RenderStats, RepoStats, ResolveStats
+from enrich.pipeline import RenderStats, RepoStats, ResolveStats, SourceStats
 from enrich.settings import Settings
 from enrich.store.db import StateStore
 from enrich.store.files import check_output_dir
@@ -54,8 +54,30 @@ def resolve_arxiv(output: str, files: list[str], refresh: bool,
                             gate=fleet.arxiv_gate(settings))
 
 
+@task(name="read-huggingface", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=30)
+def read_huggingface(output: str, files: list[str] | None, settings: Settings) -> SourceStats:
+    """Ask Hugging Face Papers for the matched papers' code links (new or stale ones only)."""
+    state = StateStore.for_output(Path(output))
+    digests = [o.digest for o in pipeline.remembered(state, files) if o.digest is not None]
+    return pipeline.read_huggingface(digests, settings=settings, state=state,
+                                     gate=fleet.hf_gate(settings))
+
+
+@task(name="find-published", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=30)
+def find_published(output: str, files: list[str] | None, recheck_after_days: float | None,
+                   settings: Settings) -> tuple[SourceStats, SourceStats]:
+    """Find published versions: Semantic Scholar in batches, dblp where S2 has no venue."""
+    state = StateStore.for_output(Path(output))
+    digests = [o.digest for o in pipeline.remembered(state, files) if o.digest is not None]
+    return pipeline.find_published(digests, settings=settings, state=state,
+                                   recheck_after_days=recheck_after_days,
+                                   s2_gate=fleet.s2_gate(settings),
+                                   dblp_gate=fleet.dblp_gate(settings))
+
+
 @task(name="read-github", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=30)
-def read_github(output: str, files: list[str], refresh: bool, settings: Settings) -> RepoStats:
+def read_github(output: str, files: list[str] | None, refresh: bool,
+                settings: Settings) -> RepoStats:
     """Read stars, forks, licence… of the repositories the papers link to."""
     state = StateStore.for_output(Path(output))
     digests = [o.digest for o in pipeline.remembered(state, files) if o.digest is not None]
@@ -87,6 +109,7 @@ def enrich_digests(  # noqa: PLR0917 - flow parameters are keyword-friendly by n
     lock_wait: float = 0.0,
     force: bool = False,
     names: dict[str, str] | None = None,
+    recheck_published_weeks: float | None = None,
 ) -> RunSummary:
     """Parse the digests in `sources` (directories or files; default `seeds/`), find their
     papers on arXiv and their code on GitHub, and write the references into `output`.
@@ -96,6 +119,9 @@ def enrich_digests(  # noqa: PLR0917 - flow parameters are keyword-friendly by n
     files; `lock_wait` is how long to wait for another run holding the output directory.
     `force` writes into a directory that holds other files and no state of ours. `names`
     (path → digest name, from a backfill) keeps digests named as across the whole backfill.
+    `recheck_published_weeks` (the weekly deployment): every recorded digest's papers, not
+    only those of `sources`, are looked at, and papers older than that on arXiv still
+    without a published version are asked again (published versions appear months later).
     """
     started = time.monotonic()
     logger = get_run_logger()
@@ -122,7 +148,20 @@ def enrich_digests(  # noqa: PLR0917 - flow parameters are keyword-friendly by n
             logger.warning("arXiv was unavailable: %s; %d entries stay unresolved and are "
                            "asked again on the next run", arxiv.unavailable,
                            arxiv.statuses.get("error", 0))
-        github = read_github(output, files, refresh_github, settings)
+        # HF and S2 need arXiv IDs; HF's links add repositories for GitHub to read. A weekly
+        # re-check covers every recorded digest (files=None), not only this run's.
+        scope = None if recheck_published_weeks is not None else files
+        huggingface = read_huggingface(output, scope, settings)
+        if huggingface.unavailable:
+            logger.warning("Hugging Face was unavailable: %s; its code links are asked "
+                           "again on the next run", huggingface.unavailable)
+        recheck = recheck_published_weeks * 7 if recheck_published_weeks is not None else None
+        semantic_scholar, dblp = find_published(output, scope, recheck, settings)
+        for name, stats in (("Semantic Scholar", semantic_scholar), ("dblp", dblp)):
+            if stats.unavailable:
+                logger.warning("%s was unavailable: %s; published versions are asked again "
+                               "on the next run", name, stats.unavailable)
+        github = read_github(output, scope, refresh_github, settings)
         if github.unavailable:
             logger.warning("GitHub was unavailable: %s; repository facts are read on the "
                            "next run", github.unavailable)
@@ -134,7 +173,8 @@ def enrich_digests(  # noqa: PLR0917 - flow parameters are keyword-friendly by n
     problems = tuple(p for o in outcomes if o.digest is not None for p in o.digest.problems)
     summary = RunSummary(output=output, digests=tuple(o.file for o in outcomes), failed=failed,
                          problems=problems,
-                         arxiv=arxiv, github=github, outputs=rendered,
+                         arxiv=arxiv, github=github, huggingface=huggingface,
+                         semantic_scholar=semantic_scholar, dblp=dblp, outputs=rendered,
                          seconds=round(time.monotonic() - started, 1))
     run = get_run_context().flow_run  # type: ignore[union-attr]
     if run is not None:  # a backfill's parent adds up what its partitions recorded

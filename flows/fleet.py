@@ -8,10 +8,12 @@ same time; each request then also passes two global concurrency limits on the se
 * `arxiv-api-rate` (limit 1, one slot decaying every `ARXIV_MIN_INTERVAL` seconds): at least
   that long between request starts in the fleet.
 
-GitHub gets `github-api-in-flight` (limit `GITHUB_CONCURRENCY`). The limits are created on
-first use with these numbers; an existing limit that is looser is tightened, a stricter one (an
-operator's choice) is kept. Acquisition is `strict`: a worker that cannot reach the limits does
-not ask the service at all.
+GitHub gets `github-api-in-flight` (limit `GITHUB_CONCURRENCY`). Hugging Face, Semantic
+Scholar and dblp each get `<service>-api-in-flight` (limit 1) and `<service>-api-rate` (one slot
+decaying every `Settings.hf_interval` / `S2_MIN_INTERVAL` / `DBLP_MIN_INTERVAL` seconds).
+The limits are created on first use with these numbers; an existing limit that is looser is
+tightened, a stricter one (an operator's choice) is kept. Acquisition is `strict`: a worker
+that cannot reach the limits does not ask the service at all.
 """
 
 from __future__ import annotations
@@ -109,3 +111,31 @@ def github_gate(settings: Settings) -> Gate | None:
         return None
     ensure_limit(GITHUB_IN_FLIGHT, settings.github_concurrency)
     return PrefectLimitGate(GITHUB_IN_FLIGHT)
+
+
+def _rate_gate(name: str, interval: float) -> Gate | None:
+    """One request in flight and `interval` seconds between starts, fleet-wide; None without a
+    server (the client's process gate suffices)."""
+    if not server_in_use():
+        return None
+    in_flight, rate = f"{name}-api-in-flight", f"{name}-api-rate"
+    ensure_limit(in_flight, 1)
+    if interval > 0:
+        ensure_limit(rate, 1, 1.0 / interval)
+    return ChainedGate(process_gate(name, interval),
+                       PrefectLimitGate(in_flight, rate if interval > 0 else None))
+
+
+def hf_gate(settings: Settings) -> Gate | None:
+    """Hugging Face Papers: its fixed window (500 per 5 minutes anonymous) as an interval."""
+    return _rate_gate("huggingface", settings.hf_interval)
+
+
+def s2_gate(settings: Settings) -> Gate | None:
+    """Semantic Scholar: one request per second with a key (S2's terms)."""
+    return _rate_gate("semantic-scholar", settings.s2_min_interval)
+
+
+def dblp_gate(settings: Settings) -> Gate | None:
+    """dblp: gentle, one request at a time."""
+    return _rate_gate("dblp", settings.dblp_min_interval)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pydantic import Field
 
 from enrich.digest.model import ParseOutcome, Problem
-from enrich.pipeline import RenderStats, RepoStats, ResolveStats
+from enrich.pipeline import RenderStats, RepoStats, ResolveStats, SourceStats
 from enrich.record import Record
 
 
@@ -20,6 +20,9 @@ class RunSummary(Record):
     problems: tuple[Problem, ...] = ()
     arxiv: ResolveStats = Field(default_factory=ResolveStats)
     github: RepoStats = Field(default_factory=RepoStats)
+    huggingface: SourceStats = Field(default_factory=SourceStats)
+    semantic_scholar: SourceStats = Field(default_factory=SourceStats)
+    dblp: SourceStats = Field(default_factory=SourceStats)
     outputs: RenderStats | None = None
     seconds: float = 0.0
 
@@ -37,6 +40,8 @@ def combine(output: str, parts: Iterable[RunSummary], *, digests: tuple[str, ...
     """One summary of a backfill from its partitions' (requests, waits and statuses added up,
     the first outage each service had said)."""
     arxiv, github = ResolveStats(), RepoStats()
+    sources = {"huggingface": SourceStats(), "semantic_scholar": SourceStats(),
+               "dblp": SourceStats()}
     failed: list[ParseOutcome] = []
     problems: list[Problem] = []
     for part in parts:
@@ -53,11 +58,32 @@ def combine(output: str, parts: Iterable[RunSummary], *, digests: tuple[str, ...
             repos=github.repos + g.repos, requests=github.requests + g.requests,
             statuses=_add(github.statuses, g.statuses), wait=round(github.wait + g.wait, 3),
             unavailable=_first(github.unavailable, g.unavailable))
+        for name, total in sources.items():
+            sources[name] = _add_sources(total, getattr(part, name))
         failed.extend(part.failed)
         problems.extend(part.problems)
     return RunSummary(output=output, digests=digests, failed=tuple(failed),
                       problems=tuple(problems), arxiv=arxiv, github=github, outputs=outputs,
-                      seconds=seconds)
+                      seconds=seconds, **sources)
+
+
+def _add_sources(a: SourceStats, b: SourceStats) -> SourceStats:
+    return SourceStats(papers=a.papers + b.papers, asked=a.asked + b.asked,
+                       requests=a.requests + b.requests, statuses=_add(a.statuses, b.statuses),
+                       wait=round(a.wait + b.wait, 3),
+                       unavailable=_first(a.unavailable, b.unavailable))
+
+
+# Names in the summary, and what an outage of each costs.
+_SOURCES = (("huggingface", "Hugging Face", "code links"),
+            ("semantic_scholar", "Semantic Scholar", "published versions"),
+            ("dblp", "dblp", "venues"))
+
+
+def _source_line(name: str, stats: SourceStats) -> str:
+    outcomes = ", ".join(f"{n} {s}" for s, n in stats.statuses.items()) or "nothing new"
+    return (f"  {name}: {stats.asked} asked of {stats.papers} ({outcomes}) — "
+            f"{stats.requests} request(s)" + _waits(stats.wait, "waiting on its rate limit"))
 
 
 def terminal_text(summary: RunSummary) -> str:
@@ -87,6 +113,12 @@ def terminal_text(summary: RunSummary) -> str:
     if g.unavailable:
         lines.append(f"  GitHub was unreachable or unavailable ({g.unavailable}); repository "
                      "facts are missing or stale and will be read on the next run")
+    for field, name, what in _SOURCES:
+        stats = getattr(summary, field)
+        lines.append(_source_line(name, stats))
+        if stats.unavailable:
+            lines.append(f"  {name} was unreachable or unavailable ({stats.unavailable}); "
+                         f"{what} are asked again on the next run")
     if o is not None:
         lines.append(f"  wrote {summary.output}/: {o.papers} papers, {o.in_bib} in "
                      f"references.bib ({len(o.written)} file(s) changed) "
@@ -129,6 +161,13 @@ def markdown(summary: RunSummary) -> str:
     ]
     if g.unavailable:
         lines.append(f"- **GitHub unavailable**: {g.unavailable}")
+    for field, name, _ in _SOURCES:
+        stats = getattr(summary, field)
+        outcomes = ", ".join(f"{v} {k}" for k, v in stats.statuses.items()) or "nothing new"
+        lines.append(f"- **{name}**: {stats.asked} of {stats.papers} papers asked ({outcomes}); "
+                     f"{stats.requests} request(s), waited {stats.wait:.1f} s")
+        if stats.unavailable:
+            lines.append(f"- **{name} unavailable**: {stats.unavailable}")
     if summary.outputs is not None:
         lines.append(f"- **Outputs**: {summary.outputs.papers} papers, "
                      f"{summary.outputs.in_bib} in references.bib")

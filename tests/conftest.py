@@ -12,7 +12,8 @@ REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
 
 # Variables of the developer's shell that would change what a subprocess run does.
-_SCRUB = ("ARXIV_", "GITHUB_", "PREFECT_", "DIGEST_ENRICH_", "BIBTEX_")
+_SCRUB = ("ARXIV_", "GITHUB_", "PREFECT_", "DIGEST_ENRICH_", "BIBTEX_", "HF_", "S2_", "DBLP_",
+          "PUBLISHED_")
 
 
 def cli_env(prefect_home: Path, **overrides: str) -> dict[str, str]:
@@ -27,6 +28,9 @@ def cli_env(prefect_home: Path, **overrides: str) -> dict[str, str]:
         # Nothing may reach the real services from a test.
         "ARXIV_API_URL": "http://127.0.0.1:9/api/query",
         "GITHUB_API_URL": "http://127.0.0.1:9",
+        "HF_API_URL": "http://127.0.0.1:9",
+        "S2_API_URL": "http://127.0.0.1:9/graph/v1",
+        "DBLP_API_URL": "http://127.0.0.1:9",
     })
     env.update(overrides)
     return env

@@ -30,20 +30,26 @@ LAYERS: list[tuple[str, ...]] = [
     ("enrich.net.retry", "enrich.digest.parse", "enrich.resolve.query", "enrich.resolve.matching",
      "enrich.render.citekeys", "enrich.render.names", "enrich.render.schema", "enrich.store.db",
      "enrich.store.files", "enrich.store.lock"),
-    ("enrich.render.bibtex", "enrich.render.papers", "enrich.resolve.arxiv_client",
-     "enrich.repos.github_client", "enrich.store.*"),
-    ("enrich.render.csl", "enrich.resolve.resolver", "enrich.repos.facts"),
+    # one polite JSON service (HF, S2, dblp); answers kept with their time
+    ("enrich.net.service", "enrich.store.timed"),
+    ("enrich.render.bibtex", "enrich.resolve.arxiv_client", "enrich.repos.github_client",
+     "enrich.repos.hf_client", "enrich.published.s2_client", "enrich.published.dblp_client",
+     "enrich.published.venues", "enrich.store.*"),
+    ("enrich.render.csl", "enrich.render.papers", "enrich.resolve.resolver",
+     "enrich.repos.facts"),
     ("enrich.pipeline",),
 ]
 # Modules that take and return values: no network, clock, environment or filesystem.
 PURE = ("enrich.text.*", "enrich.*.model", "enrich.record", "enrich.digest.parse",
         "enrich.resolve.query", "enrich.resolve.matching", "enrich.repos.links",
         "enrich.render.citekeys", "enrich.render.names", "enrich.render.papers",
-        "enrich.render.bibtex", "enrich.render.csl")
+        "enrich.render.bibtex", "enrich.render.csl", "enrich.published.venues")
 IMPURE_IMPORTS = {"httpx", "requests", "socket", "sqlite3", "os", "subprocess", "time",
                   "urllib.request", "prefect", "tenacity", "enrich.net", "enrich.store",
                   "enrich.resolve.arxiv_client", "enrich.repos.github_client",
-                  "enrich.pipeline", "enrich.resolve.resolver", "enrich.repos.facts"}
+                  "enrich.pipeline", "enrich.resolve.resolver", "enrich.repos.facts",
+                  "enrich.repos.hf_client", "enrich.published.s2_client",
+                  "enrich.published.dblp_client"}
 
 
 def _matches(name: str, pattern: str) -> bool:

@@ -69,3 +69,20 @@ def test_a_sampled_naive_baseline_says_it_was_extrapolated(tmp_path: Path) -> No
     _, row = run_bench(tmp_path, "--naive-sample", "10", "--no-token")
     naive = row["naive"]
     assert (naive["sample"], naive["arxiv_requests"], naive["extrapolated"]) == (10, 10, True)
+
+
+def test_the_sources_bench_at_a_small_size_meets_the_bar(tmp_path: Path) -> None:
+    figures_path = tmp_path / "sources.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.sources_bench", "--entries", "60", "--seed", "1",
+         "--json", str(figures_path)],
+        cwd=REPO, env=cli_env(tmp_path / "prefect"), capture_output=True, text=True,
+        timeout=600, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr  # its own checks: the bar
+    figures = json.loads(figures_path.read_text(encoding="utf-8"))
+    assert figures["links"]["recall"] >= 0.98 and figures["links"]["precision"] == 1.0
+    assert figures["links"]["correct"] > figures["links_text_only"]["correct"]
+    assert figures["venues"]["precision"] == 1.0 and figures["venues"]["recall"] >= 0.95
+    assert figures["requests"]["semantic_scholar"] == 1
+    assert not any(figures["rerun"].values())
+    assert "| code-link recall (goal ≥ 0.98) |" in done.stdout

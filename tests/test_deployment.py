@@ -26,6 +26,7 @@ from tests.fakes.github_api import FakeGitHub
 pytestmark = pytest.mark.e2e
 
 INTERVAL = 0.2
+SEED = SEEDS / "000_024a476f5ee58d5f.txt"
 PREFECT = [sys.executable, "-m", "prefect"]
 
 
@@ -130,6 +131,15 @@ def _read_runs(env: dict[str, str], deployment: str) -> list[dict[str, object]]:
     return list(runs)
 
 
+def _summary_artifact(env: dict[str, str], flow_run_id: str) -> str:
+    """The markdown of the summary artifact a flow run published."""
+    arts = httpx.post(f"{env['PREFECT_API_URL']}/artifacts/filter", timeout=10, json={
+        "artifacts": {"key": {"any_": ["enrich-digests-summary"]},
+                      "flow_run_id": {"any_": [flow_run_id]}}}).json()
+    assert len(arts) == 1, arts
+    return str(arts[0]["data"])
+
+
 def test_deploy_and_run_the_daily_deployment(tmp_path: Path, server: dict[str, str],
                                              fakes: tuple[FakeArxiv, FakeGitHub]) -> None:
     arxiv, _ = fakes
@@ -162,6 +172,11 @@ def test_deploy_and_run_the_daily_deployment(tmp_path: Path, server: dict[str, s
     assert {a["key"] for a in arts} == {"enrich-digests-summary", "enrich-digests-papers"}
     summary = next(a for a in arts if a["key"] == "enrich-digests-summary")
     assert "14 matched" in summary["data"]
+    # The weekly re-check of published versions and stars was deployed with its schedule.
+    weekly = httpx.get(f"{api}/deployments/name/enrich-digests/weekly", timeout=10).json()
+    assert weekly["parameters"]["recheck_published_weeks"] == 4
+    assert weekly["parameters"]["refresh_github"] is True
+    assert [s["schedule"]["cron"] for s in weekly["schedules"]] == ["0 3 * * 1"]
 
 
 def _split_into_digests(target: Path) -> list[Path]:
@@ -186,6 +201,7 @@ def test_two_workers_share_a_backfill_exactly_once(tmp_path: Path, server: dict[
     (tmp_path / "digests").mkdir()
     digests = _split_into_digests(tmp_path / "digests")
     assert len(digests) == 14
+    backfills_before = {r["id"] for r in _read_runs(server, "enrich-backfill/backfill")}
 
     def backfill(output: Path, workers: list[Worker]) -> list[dict[str, object]]:
         before = {r["id"] for r in _read_runs(server, "enrich-digests/partition")}
@@ -207,6 +223,14 @@ def test_two_workers_share_a_backfill_exactly_once(tmp_path: Path, server: dict[
     runs = backfill(tmp_path / "out-two", two)
     assert arxiv.gate_violations(INTERVAL) == 0
     assert arxiv.max_in_flight == 1
+    # The parent's summary adds up what its partitions saw (issue item 6: it said "arXiv
+    # requests: 0" and "none" while the partitions did all the asking).
+    (parent,) = [r for r in _read_runs(server, "enrich-backfill/backfill")
+                 if r["id"] not in backfills_before]
+    summary = _summary_artifact(server, str(parent["id"]))
+    assert "**Papers (arXiv)**: 14 matched" in summary, summary
+    asked = re.search(r"\*\*arXiv requests\*\*: (\d+)", summary)
+    assert asked is not None and int(asked.group(1)) == arxiv.request_count > 0, summary
 
     # Every digest in exactly one partition run; every run completed, by exactly one worker.
     assert len(runs) == 7
@@ -226,3 +250,33 @@ def test_two_workers_share_a_backfill_exactly_once(tmp_path: Path, server: dict[
             (tmp_path / "out-one" / name).read_bytes(), name
     papers = (tmp_path / "out-two" / "papers.jsonl").read_text().splitlines()
     assert len(papers) == 14
+
+
+def test_an_outage_is_said_in_the_flow_runs_log_on_the_server(
+        tmp_path: Path, server: dict[str, str]) -> None:
+    # Issue item 6: with arXiv and GitHub unreachable the worker's terminal said so, the flow
+    # run's log on the server did not.
+    unreachable = {**server, "ARXIV_API_URL": "http://127.0.0.1:9/api/query",
+                   "GITHUB_API_URL": "http://127.0.0.1:9", "ARXIV_MAX_ATTEMPTS": "2",
+                   "GITHUB_MAX_ATTEMPTS": "2"}
+    before = {r["id"] for r in _read_runs(server, "enrich-digests/daily")}
+    worker = Worker("w-outage", unreachable, tmp_path / "worker.log")
+    try:
+        done = _prefect(["deployment", "run", "enrich-digests/daily", "--watch",
+                         "--watch-timeout", "300",
+                         "--params", json.dumps({"sources": [str(SEED)],
+                                                 "output": str(tmp_path / "out")})],
+                        server, timeout=360)
+    finally:
+        worker.stop()
+    assert "Completed" in done.stdout, done.stdout + worker.log.read_text(errors="replace")
+    (run,) = [r for r in _read_runs(server, "enrich-digests/daily") if r["id"] not in before]
+    logs = httpx.post(f"{server['PREFECT_API_URL']}/logs/filter", timeout=10, json={
+        "logs": {"flow_run_id": {"any_": [run["id"]]}, "level": {"ge_": 30}},
+        "limit": 200}).json()
+    said = "\n".join(f"{log['name']}: {log['message']}" for log in logs)
+    # The flow's own warning, and the core's (PREFECT_LOGGING_EXTRA_LOGGERS in prefect.yaml).
+    assert "arXiv was unavailable" in said, said
+    assert "GitHub was unavailable" in said, said
+    assert re.search(r"^enrich\.[\w.]+: arXiv unavailable", said, re.MULTILINE), said
+    assert "**arXiv unavailable**" in _summary_artifact(server, str(run["id"]))

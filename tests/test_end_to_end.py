@@ -1,7 +1,10 @@
 """`digest-enrich run` as a user runs it: a subprocess, embedded Prefect, real HTTP on loopback.
 
 The fakes serve arXiv's *current* metadata for the 14 seed papers plus decoys with
-near-identical titles (including the real near-miss 2411.12792), and the seeds' repositories.
+near-identical titles (including the real near-miss 2411.12792), and the seeds' repositories;
+Hugging Face Papers, Semantic Scholar and dblp serve a few test facts about the seed papers
+(a code link only HF knows, HF's form of a digest link, a venue on S2, a wrong S2 merge, a
+venue only dblp knows, a same-title decoy and a CoRR record on dblp).
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ import pytest
 from enrich.render.schema import schemas
 from tests.conftest import REPO, SEEDS, cli_env, run_cli
 from tests.fakes.arxiv_api import FakeArxiv
+from tests.fakes.dblp_api import DblpPub, FakeDblp, corr
 from tests.fakes.github_api import FakeGitHub
+from tests.fakes.hf_api import FakeHuggingFace, HfPaper
+from tests.fakes.s2_api import FakeSemanticScholar, S2Doc
 
 pytestmark = pytest.mark.e2e
 
@@ -41,6 +47,35 @@ EXPECTED_REPOS = {
     # Only in arXiv's abstract: the digest printed a shorter one.
     "2210.15075": ("hritam-98/IDEAL-ICASSP23", "arxiv"),
 }
+# What the three sources know about some seed papers (test facts, not the real services').
+CYCLIP_TITLE = "CyCLIP: Cyclic Contrastive Language-Image Pretraining"
+EBCLR_TITLE = "Energy-Based Contrastive Learning of Visual Representations"
+HF_PAPERS = [
+    HfPaper("2205.14459", CYCLIP_TITLE, ("Shashank Goel",), github_stars=5,
+            github_repo="https://www.github.com/goel-shashank/CyCLIP.git"),
+    # Only HF names this paper's code (as a sub-folder URL).
+    HfPaper("2408.03230", "…", ("…",), github_stars=1,
+            github_repo="https://github.com/modelscope/data-juicer/tree/main/demos"),
+    HfPaper("2408.05440", "…", ("…",), github_repo="https://github.com/some-org"),  # org page
+]
+S2_DOCS = [
+    S2Doc("2205.14459", CYCLIP_TITLE, ("Shashank Goel", "Hritik Bansal", "Sumit Bhatia"),
+          venue="Neural Information Processing Systems",
+          venue_name="Neural Information Processing Systems", venue_type="conference",
+          venue_alternates=("NeurIPS",), year=2022, publication_date="2022-11-28",
+          journal=None, doi="10.5555/test.cyclip", citations=120, types=("Conference",)),
+    S2Doc("2202.04933", EBCLR_TITLE, ("Beomsu Kim", "Jong Chul Ye"), year=2022),
+    # A wrong merge: another paper's record under this arXiv ID.
+    S2Doc("2106.06965", "Graph Partitioning at Scale", ("Alan Turing", "Ada Lovelace"),
+          venue="ICML", venue_name="International Conference on Machine Learning",
+          venue_type="conference", year=2021, journal=None, doi="10.5555/wrong"),
+]
+DBLP_PUBS = [
+    DblpPub("conf/nips/KimY22", EBCLR_TITLE, ("Beomsu Kim", "Jong Chul Ye 0001"), "NeurIPS",
+            2022),
+    corr("2202.04933", EBCLR_TITLE, ("Beomsu Kim", "Jong Chul Ye"), 2022),
+    DblpPub("conf/icip/Decoy22", EBCLR_TITLE + " Revisited", ("Xavier Decoy",), "ICIP", 2022),
+]
 OUTPUTS = ("papers.jsonl", "references.bib", "references.json", "report.json",
            "digests/000_024a476f5ee58d5f.json", "digests/001_7124c519675a2515.json")
 
@@ -57,12 +92,23 @@ def github() -> Iterator[FakeGitHub]:
         yield fake
 
 
+@pytest.fixture(scope="module")
+def sources() -> Iterator[tuple[FakeHuggingFace, FakeSemanticScholar, FakeDblp]]:
+    with FakeHuggingFace(HF_PAPERS) as hf, FakeSemanticScholar(S2_DOCS) as s2, \
+            FakeDblp(DBLP_PUBS) as dblp:
+        yield hf, s2, dblp
+
+
 @pytest.fixture
-def env(tmp_path: Path, arxiv: FakeArxiv, github: FakeGitHub) -> dict[str, str]:
-    arxiv.reset_log()
-    github.reset_log()
+def env(tmp_path: Path, arxiv: FakeArxiv, github: FakeGitHub,
+        sources: tuple[FakeHuggingFace, FakeSemanticScholar, FakeDblp]) -> dict[str, str]:
+    hf, s2, dblp = sources
+    for fake in (arxiv, github, hf, s2, dblp):
+        fake.reset_log()
     return cli_env(tmp_path / "prefect", ARXIV_API_URL=arxiv.url, GITHUB_API_URL=github.url,
-                   ARXIV_MIN_INTERVAL=INTERVAL)
+                   ARXIV_MIN_INTERVAL=INTERVAL, HF_API_URL=hf.url, HF_MIN_INTERVAL="0",
+                   S2_API_URL=s2.url, S2_MIN_INTERVAL="0", DBLP_API_URL=dblp.url,
+                   DBLP_MIN_INTERVAL="0")
 
 
 def _papers(output: Path) -> list[dict[str, object]]:
@@ -74,9 +120,10 @@ def _snapshot(output: Path) -> dict[str, bytes]:
     return {name: (output / name).read_bytes() for name in OUTPUTS}
 
 
-def test_seeds_end_to_end_then_rerun_asks_nothing(tmp_path: Path, env: dict[str, str],
-                                                  arxiv: FakeArxiv,
-                                                  github: FakeGitHub) -> None:
+def test_seeds_end_to_end_then_rerun_asks_nothing(
+        tmp_path: Path, env: dict[str, str], arxiv: FakeArxiv, github: FakeGitHub,
+        sources: tuple[FakeHuggingFace, FakeSemanticScholar, FakeDblp]) -> None:
+    hf, s2, dblp = sources
     output = tmp_path / "out"
     done = run_cli(["run", str(SEEDS), "--output", str(output)], env=env)
     assert done.returncode == 0, done.stderr
@@ -118,6 +165,29 @@ def test_seeds_end_to_end_then_rerun_asks_nothing(tmp_path: Path, env: dict[str,
         assert repos[0]["stars"] == served["stargazers_count"]  # type: ignore[index]
         assert repos[0]["status"] == "ok"  # type: ignore[index]
     assert github.request_count <= len(EXPECTED_REPOS) + 1  # +1: at most one rename hop
+    # Hugging Face: one request per paper; its only new link, from a sub-folder URL, is read
+    # from GitHub (stars GitHub's, not HF's); its form of a digest link is that link; an org
+    # page is no repository.
+    assert hf.request_count == 14
+    juicer = by_id["2408.03230"]["repos"]
+    assert [(r["full_name"], r["source"]) for r in juicer] == [  # type: ignore[index]
+        ("modelscope/data-juicer", "huggingface")]
+    assert juicer[0]["stars"] == github.corpus_repo(  # type: ignore[index]
+        "modelscope/data-juicer")["stargazers_count"]
+    assert by_id["2408.05440"]["repos"] == []
+    # Published versions: S2 in one batch, dblp only where S2 had nothing.
+    assert s2.request_count == 1
+    assert dblp.request_count == 13
+    cyclip = by_id["2205.14459"]["published_version"]
+    assert (cyclip["venue"], cyclip["venue_short"], cyclip["year"], cyclip["doi"],  # type: ignore[index]
+            cyclip["source"]) == ("Neural Information Processing Systems", "NeurIPS",  # type: ignore[index]
+                                  2022, "10.5555/test.cyclip", "semantic_scholar")
+    assert by_id["2205.14459"]["citation_count"] == 120
+    ebclr = by_id["2202.04933"]["published_version"]
+    assert (ebclr["venue"], ebclr["source"]) == ("NeurIPS", "dblp")  # type: ignore[index]
+    assert by_id["2106.06965"]["published_version"] is None  # S2's wrong merge refused
+    assert by_id["2106.06965"]["citation_count"] is None
+    assert sum(1 for p in papers if p["published_version"]) == 2
 
     # The .bib parses back cleanly: 14 entries, unique keys, eprints without versions.
     library = bibtexparser.parse_string((output / "references.bib").read_text("utf-8"))
@@ -139,12 +209,13 @@ def test_seeds_end_to_end_then_rerun_asks_nothing(tmp_path: Path, env: dict[str,
 
     # A second run asks neither service anything and rewrites nothing.
     first = _snapshot(output)
-    arxiv.reset_log()
-    github.reset_log()
+    for fake in (arxiv, github, hf, s2, dblp):
+        fake.reset_log()
     again = run_cli(["run", str(SEEDS), "--output", str(output)], env=env)
     assert again.returncode == 0, again.stderr
     assert arxiv.request_count == 0
     assert github.request_count == 0
+    assert (hf.request_count, s2.request_count, dblp.request_count) == (0, 0, 0)
     assert _snapshot(output) == first
     assert "0 file(s) changed" in again.stdout
 

@@ -118,8 +118,21 @@ CASES = [
          titles=("Wrapped",)),
     Case("footer-in-the-middle.txt", u(HEAD + entry("One") + "文章作者: x\n\n" + entry("Two")),
          titles=("One", "Two")),
+    # The adversarial-testing issue's digests (tests/test_adversarial.py has the runs).
+    Case("utf8-bom-then-invalid.txt", codecs.BOM_UTF8 + u(HEAD) + b"\xc0\xaf Title\n",
+         error="encoding", line=6),
+    Case("dated-in-the-future.txt", u(HEAD.replace("2024-01-02", "2099-01-02") + entry("Soon")),
+         titles=("Soon",), problems=(("future_date", 6),)),
+    Case("an-absurd-author-name.txt",
+         u(HEAD + entry("Named", authors="Authors:" + "Zhang" * 100 + " Wei, Bo Chen")
+           + entry("Fine")), titles=("Fine",), problems=(("entry_too_long", 6),)),
+    Case("megabyte-title-in-markdown.md",
+         u("# 2024-01-02 更新\n\n## " + "Contrastive learning " * 50_000
+           + "\n\n**Authors:Ann Lee**\n\nabs\n\n[PDF](http://arxiv.org/abs/2205.14459v1)\n\n"
+           "## Fine\n\n**Authors:Bo Chen**\n\nabs\n\n[PDF](http://arxiv.org/abs/2210.15075v1)\n"),
+         titles=("Fine",), problems=(("entry_too_long", 3),)),
 ]
-assert len(CASES) >= 25
+assert len(CASES) >= 30
 IDS = [c.name for c in CASES]
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 from pydantic import Field
 
 from enrich.digest.model import DigestForm, Entry, Problem
+from enrich.published.model import PublishedVersion, SourceLookup
 from enrich.record import Record
 from enrich.repos.model import CodeLink, Repo
 from enrich.resolve.model import ArxivMatch, MatchStatus
@@ -49,6 +50,18 @@ class Paper(Record):
     digests: tuple[DigestRef, ...] = ()
     withdrawn: bool = Field(default=False,
                             description="arXiv's latest version withdraws the paper.")
+    published_version: PublishedVersion | None = Field(
+        default=None, description="The version of record (venue, year, publisher DOI), when "
+                                  "Semantic Scholar or dblp confirm one by title and authors. "
+                                  "`published` stays arXiv's v1 date.")
+    citation_count: int | None = Field(
+        default=None, description="Semantic Scholar's citation count, when its record is "
+                                  "this paper.")
+    citation_count_read_at: dt.datetime | None = Field(
+        default=None, description="When the citation count was read (S2's Date header).")
+    lookups: tuple[SourceLookup, ...] = Field(
+        default=(), description="What Hugging Face, Semantic Scholar and dblp said; `error` "
+                                "and `deferred` are asked again on the next run.")
 
 
 class DigestViewEntry(Entry):

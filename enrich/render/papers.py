@@ -7,14 +7,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from enrich.digest.model import Digest, Entry, Problem
+from enrich.published.model import DblpRecord, S2Record, SourceLookup
+from enrich.published.venues import decide
 from enrich.render.model import DigestRef, DigestView, DigestViewEntry, Paper
-from enrich.repos.links import classify, extract_links, merge_links
-from enrich.repos.model import CodeLink, Repo
+from enrich.repos.links import classify, extract_links, hf_links, merge_links
+from enrich.repos.model import CodeLink, HfRecord, Repo
 from enrich.resolve.matching import fingerprint
 from enrich.resolve.model import ArxivMatch, EntryQuery
 from enrich.text.normalise import normalise_title
 
 STATUSES = ("matched", "ambiguous", "not_found", "error")
+_SERVICE_NAMES = {"huggingface": "Hugging Face", "semantic_scholar": "Semantic Scholar",
+                  "dblp": "dblp"}
 PENDING = ArxivMatch(status="error", error="not looked up yet")
 
 
@@ -57,9 +61,10 @@ def place(digests: Iterable[Digest], matches: Mapping[str, ArxivMatch]) -> list[
     return placed
 
 
-def code_links(group: Sequence[Placed]) -> tuple[CodeLink, ...]:
+def code_links(group: Sequence[Placed], hf: HfRecord | None = None) -> tuple[CodeLink, ...]:
     """Links from the digest text first (the URLs the parser found), then from arXiv's abstract
-    and comment."""
+    and comment, then from Hugging Face Papers (`hf`, the paper's stored record). A link found
+    in several places keeps the first place as its source."""
     found: list[tuple[CodeLink, ...]] = []
     for item in group:
         found.append(tuple(link for url in item.entry.code_urls
@@ -67,13 +72,36 @@ def code_links(group: Sequence[Placed]) -> tuple[CodeLink, ...]:
     paper = next((i.match.paper for i in group if i.match.paper is not None), None)
     if paper is not None:
         found.append(extract_links(f"{paper.abstract}\n{paper.comment or ''}", "arxiv"))
+    if hf is not None:
+        found.append(hf_links(hf))
     return merge_links(*found)
 
 
+def matched_paper(group: Sequence[Placed]) -> str | None:
+    """The arXiv ID of a group's paper, when one of its entries is matched."""
+    return next((i.match.paper.arxiv_id for i in group
+                 if i.match.status == "matched" and i.match.paper is not None), None)
+
+
+def hf_lookup(record: HfRecord, links: Sequence[CodeLink]) -> SourceLookup:
+    """What Hugging Face contributed to a paper."""
+    if record.outcome in ("error", "deferred"):
+        return SourceLookup(service="huggingface", status=record.outcome,
+                            read_at=record.read_at, note=record.error)
+    if record.outcome == "absent":
+        return SourceLookup(service="huggingface", status="absent", read_at=record.read_at)
+    used = any(link.source == "huggingface" for link in links) or bool(hf_links(record))
+    return SourceLookup(service="huggingface", status="found" if used else "none",
+                        read_at=record.read_at)
+
+
 def build_papers(placed: Sequence[Placed], repos: Mapping[str, Repo],
-                 citekeys: Mapping[str, str]) -> list[Paper]:
+                 citekeys: Mapping[str, str], *, hf: Mapping[str, HfRecord] | None = None,
+                 s2: Mapping[str, S2Record] | None = None,
+                 dblp: Mapping[str, DblpRecord] | None = None) -> list[Paper]:
     """One record per distinct paper, sorted by key. `repos` is keyed by lower-case owner/name
-    as linked; `citekeys` by paper key."""
+    as linked; `citekeys` by paper key; `hf`, `s2` and `dblp` (the services' stored answers)
+    by arXiv ID."""
     groups: dict[str, list[Placed]] = {}
     for item in placed:
         groups.setdefault(item.key, []).append(item)
@@ -82,14 +110,24 @@ def build_papers(placed: Sequence[Placed], repos: Mapping[str, Repo],
         group = groups[key]
         first = group[0]
         match = next((i.match for i in group if i.match.status == "matched"), first.match)
-        links = code_links(group)
+        arxiv_id = matched_paper(group)
+        hf_record = (hf or {}).get(arxiv_id) if arxiv_id else None
+        links = code_links(group, hf_record)
         linked = [
             repos[link.repo.lower()].model_copy(update={"source": link.source})
             for link in links if link.repo and link.repo.lower() in repos
         ]
-        papers.append(_paper(key, first.entry, match=match, links=links,
-                             repos=_unique_repos(linked), citekey=citekeys.get(key),
-                             group=group))
+        paper = _paper(key, first.entry, match=match, links=links,
+                       repos=_unique_repos(linked), citekey=citekeys.get(key), group=group)
+        if arxiv_id is not None and match.paper is not None:
+            decision = decide(match.paper, (s2 or {}).get(arxiv_id), (dblp or {}).get(arxiv_id))
+            lookups = (hf_lookup(hf_record, links),) if hf_record is not None else ()
+            paper = paper.model_copy(update={
+                "published_version": decision.version,
+                "citation_count": decision.citation_count,
+                "citation_count_read_at": decision.citation_read_at,
+                "lookups": lookups + decision.lookups})
+        papers.append(paper)
     return papers
 
 
@@ -176,6 +214,20 @@ def report(digests: Sequence[Digest], failures: Sequence[Problem],
                 reason = repo.error or repo.status
                 errors.setdefault("GitHub", {})[reason] = (
                     errors.get("GitHub", {}).get(reason, 0) + 1)
+    sources: dict[str, dict[str, int]] = {}
+    for paper in papers:
+        for lookup in paper.lookups:
+            counts = sources.setdefault(lookup.service, {})
+            counts[lookup.status] = counts.get(lookup.status, 0) + 1
+            if lookup.status in ("error", "deferred"):
+                name = _SERVICE_NAMES[lookup.service]
+                reason = lookup.note or lookup.status
+                errors.setdefault(name, {})[reason] = errors.get(name, {}).get(reason, 0) + 1
+    published: dict[str, int] = {}
+    for paper in papers:
+        if paper.published_version is not None:
+            source = paper.published_version.source
+            published[source] = published.get(source, 0) + 1
     noted = [{"title": p.title, "arxiv_id": p.arxiv_id, "notes": list(p.match.notes),
               "digests": [f"{d.file}#{d.index}" for d in p.digests]}
              for p in papers if p.match.notes]
@@ -189,6 +241,9 @@ def report(digests: Sequence[Digest], failures: Sequence[Problem],
         },
         "papers": {"total": len(papers), **by_status},
         "repos": dict(sorted(repo_status.items())),
+        "sources": {service: dict(sorted(counts.items()))
+                    for service, counts in sorted(sources.items())},
+        "published": {"total": sum(published.values()), **dict(sorted(published.items()))},
         "errors": {service: dict(sorted(reasons.items()))
                    for service, reasons in sorted(errors.items())},
         "notes": noted,

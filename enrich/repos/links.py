@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from enrich.repos.model import CodeLink, LinkKind, LinkSource
+from enrich.repos.model import CodeLink, HfRecord, LinkKind, LinkSource
 
 # Characters a code-host URL can hold in running text. Brackets, quotes, commas, semicolons,
 # `*`, `!` and everything non-ASCII end it: no owner/name on these hosts contains them, and in
@@ -51,6 +51,10 @@ _SPLIT_SLASH = re.compile(
     re.IGNORECASE,
 )
 _TEX_ESCAPE = re.compile(r"\\([_~#%&])")
+# A URL given as a field (HF's githubRepo/projectPage): http(s), a host, an optional path of
+# URL characters; nothing that could break out of a record or a .bib field.
+_PLAIN_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9\-._~%/+=@]*)?"
+                        r"(?:[?#][A-Za-z0-9\-._~%/+=&?#]*)?$")
 
 _CODE_HOSTS: dict[str, LinkKind] = {
     "github.com": "github",
@@ -177,6 +181,28 @@ def link_key(link: CodeLink) -> str:
     if link.repo is not None:
         return "repo:" + link.repo.lower()
     return "url:" + link.url.lower()
+
+
+def hf_links(record: HfRecord) -> tuple[CodeLink, ...]:
+    """The code links Hugging Face Papers gives a paper (`githubRepo`, then `projectPage`).
+
+    Both are fields, not prose, so they are classified as whole URLs like any other link
+    (sub-folders cut to owner/name, `.git`/`www.`/case variants the same repository, org
+    pages and other hosts never GitHub repositories). A project page on a host that is no
+    code host is kept as a `website` link when it is a plain https URL.
+    """
+    found: list[CodeLink] = []
+    for url in (record.github_repo, record.project_page):
+        if not url:
+            continue
+        text = url.strip()
+        link = classify(text, "huggingface") if _PLAIN_URL.match(text) else None
+        if link is None and url == record.project_page and _PLAIN_URL.match(text) \
+                and _kind(_parts(text)[0]) is None:
+            link = CodeLink(url=text.rstrip("/"), kind="website", source="huggingface")
+        if link is not None:
+            found.append(link)
+    return merge_links(tuple(found))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -10,15 +10,21 @@ from pydantic import Field
 
 from enrich.record import Record
 
-LinkKind = Literal["github", "github_pages", "gitlab", "huggingface", "bitbucket"]
-LinkSource = Literal["digest", "arxiv"]
+LinkKind = Literal["github", "github_pages", "gitlab", "huggingface", "bitbucket", "website"]
+# Where a link was found: the digest's text, arXiv's abstract or comment, or Hugging Face
+# Papers (`githubRepo`, `projectPage`). A link found in several places keeps the first.
+LinkSource = Literal["digest", "arxiv", "huggingface"]
 RepoStatus = Literal["ok", "missing", "unavailable", "deferred", "error"]
 # What GitHub answered about one requested repository.
 Outcome = Literal["ok", "not_modified", "missing", "unavailable"]
 
 
 class CodeLink(Record):
-    """A code link found in a digest or on arXiv."""
+    """A code link found in a digest, on arXiv or on Hugging Face Papers.
+
+    Kind `website` is a project page on a host that is no code host (only Hugging Face's
+    `projectPage` gives those); it is kept for the record and never read as a repository.
+    """
 
     url: str
     kind: LinkKind
@@ -81,3 +87,24 @@ class RepoAnswer:
     date: dt.datetime | None = None
     path: str | None = None
     reason: str | None = None
+
+
+# What Hugging Face Papers said about one arXiv paper: `found` (indexed; links when known),
+# `absent` (404: HF does not index the paper), or a failure to be retried (`error`,
+# `deferred` when HF's rate-limit window was used up).
+HfOutcome = Literal["found", "absent", "error", "deferred"]
+
+
+class HfRecord(Record):
+    """Hugging Face Papers' answer about one arXiv paper, as stored and rendered.
+
+    HF's cached `githubStars` is deliberately not kept: stars are read from GitHub.
+    """
+
+    arxiv_id: str
+    outcome: HfOutcome
+    github_repo: str | None = Field(default=None, description="HF's `githubRepo`, as given.")
+    project_page: str | None = Field(default=None, description="HF's `projectPage`, as given.")
+    read_at: dt.datetime | None = Field(default=None,
+                                        description="When HF answered (its Date header).")
+    error: str | None = None
