@@ -241,7 +241,7 @@ def test_author_names_are_encoded_as_asked(encoding: str, expected: str) -> None
     ("CyCLIP: Cyclic Contrastive Language-Image Pretraining",
      "{CyCLIP}: Cyclic Contrastive Language-Image Pretraining"),
     ("Momentum Contrast (MoCo) on ImageNet", "Momentum Contrast ({MoCo}) on {ImageNet}"),
-    ("$k$-NN for $\\ell_1$ & 50% of #1_x", "{k-NN} for {ℓ₁} \\& 50\\% of {\\#1\\_x}"),
+    ("$k$-NN for $\\ell_1$ & 50% of #1_x", "{k-NN} for {ℓ₁} \\& 50\\% of {{\\#1\\_x}}"),
 ], ids=["acronym", "mixed-case", "math-and-specials"])
 def test_titles_brace_case_sensitive_words_one_by_one(title: str, expected: str) -> None:
     library = build_library([paper("2401.90002", title, ["A B"], citekey="k")])

@@ -372,29 +372,59 @@ def _is_greek(ch: str) -> bool:
 # --------------------------------------------------------------------------------------------
 # Plain text → a field value
 
-# Characters of plain text that a BibTeX value cannot hold as they are, and the spelling every
-# reader we check (BibTeX and LaTeX, biber, pandoc, citation-js, Better BibTeX's parser,
-# Zotero, citeproc-py) turns back into the character. Braces and the backslash have no text
-# command all of them read (pandoc drops \textbraceleft, citeproc-py fails on it), so they are
-# math symbols, which typeset and which pandoc and Zotero read.
+# Characters of plain text that a BibTeX value cannot hold as they are, and the spelling the
+# readers we check (BibTeX and LaTeX, biber, pandoc, citation-js, Better BibTeX's parser,
+# Zotero) turn back into the character. A literal brace is `\{`/`\}`: the one spelling all of
+# them read as a brace (`\textbraceleft` is dropped by pandoc 2.17 and kept as a command by
+# Zotero; `$\lbrace$` reads as "\lbrace" in pandoc and citation-js and as "łbrace" in
+# Zotero). Classic BibTeX counts `\{` as a brace, so only braces that pair up are written
+# (`unmatched_braces`; enrich.text.tex drops the others). citeproc-py reads no spelling of a
+# brace at all (docs/references.md, *Known limits*).
 _PLAIN_SPECIAL = {
     "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-    "{": r"$\lbrace$", "}": r"$\rbrace$", "\\": r"$\backslash$",
+    "{": r"\{", "}": r"\}", "\\": r"$\backslash$",
 }
 # Text commands written bare (`\textasciitilde 10`): citeproc-py cannot read a command that
 # ends a brace group (`{\textasciitilde}`, `\textasciitilde{}`), and every reader reads this.
 _PLAIN_COMMAND = {"~": r"\textasciitilde", "^": r"\textasciicircum"}
 
 
+def unmatched_braces(text: str) -> set[int]:
+    """The positions of the braces in `text` that have no partner (`{` before its `}`)."""
+    opened: list[int] = []
+    lone: set[int] = set()
+    for i, ch in enumerate(text):
+        if ch == "{":
+            opened.append(i)
+        elif ch == "}":
+            if opened:
+                opened.pop()
+            else:
+                lone.add(i)
+    return lone | set(opened)
+
+
+def matched_braces(text: str) -> str:
+    """`text` without the braces that have no partner: no BibTeX value can hold one as a
+    character that every reader reads (a lone `\\{` unbalances classic BibTeX)."""
+    lone = unmatched_braces(text)
+    return "".join(ch for i, ch in enumerate(text) if i not in lone) if lone else text
+
+
 def encode_plain(text: str) -> str:
     """Plain text (no TeX in it: see `enrich.text.tex`) as a BibTeX field value.
 
-    Only what BibTeX or LaTeX would misread is spelled differently: `& % $ # _` escaped, braces
-    and backslashes as math symbols, `~` and `^` as bare text commands; everything else, every
-    non-ASCII character included, is written as it is (pdfLaTeX reads UTF-8; biber, pandoc and
-    reference managers read it natively). `< > |` are written as they are, which typesets them
-    with T1 fonts (the OT1 default prints ¡ ¿ —).
+    Only what BibTeX or LaTeX would misread is spelled differently: `& % $ # _` and the braces
+    that pair up escaped (a brace without its partner is left out), backslashes as a math
+    symbol, `~` and `^` as bare text commands; everything else, every non-ASCII character
+    included, is written as it is (pdfLaTeX reads UTF-8; biber, pandoc and reference managers
+    read it natively). `< > |` are written as they are, which typesets them with T1 fonts (the
+    OT1 default prints ¡ ¿ —).
     """
+    return _encode_plain(matched_braces(text))
+
+
+def _encode_plain(text: str) -> str:
     out: list[str] = []
     for i, ch in enumerate(text):
         if ch in _PLAIN_SPECIAL:
@@ -445,13 +475,21 @@ def title_to_latex(title: str, spans: Sequence[tuple[int, int]]) -> str:
     """A BibTeX `title` from a plain-text title: encoded like `encode_plain`, with the spans
     that keep their case (acronyms, mixed case, proper nouns: `enrich.text.terms`) braced one
     by one, never the whole title (`{CyCLIP}: Cyclic …`, `{Gaussian} Splatting`)."""
+    lone = unmatched_braces(title)
+
+    def piece(start: int, end: int) -> str:
+        return _encode_plain("".join(title[i] for i in range(start, end) if i not in lone))
+
     out: list[str] = []
     pos = 0
     for start, end in spans:
-        out.append(encode_plain(title[pos:start]))
-        out.append("{" + encode_plain(title[start:end]) + "}")
+        out.append(piece(pos, start))
+        kept = piece(start, end)
+        # `{\\…` is a BibTeX "special character", whose letters styles do change the case of:
+        # a span that starts with a command (`\\#1Team`, `\\textasciitilde ABC`) is braced twice.
+        out.append("{{" + kept + "}}" if kept.startswith("\\") else "{" + kept + "}")
         pos = end
-    out.append(encode_plain(title[pos:]))
+    out.append(piece(pos, len(title)))
     return "".join(out)
 
 

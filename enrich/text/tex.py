@@ -11,7 +11,9 @@ into the text a reader sees, so every consumer gets the same words:
   characters have one (`\\ell_1` → ℓ₁, `n^{2}` → n²), else written `_`/`^` (`x_q`);
 - formatting commands keep their argument, accents and special letters become letters,
   symbol commands their character; any other command is dropped and its arguments kept;
-- braces are TeX's grouping and vanish; `\\{` and `\\}` are braces;
+- braces are TeX's grouping and vanish; `\\{` and `\\}` are braces when they pair up (a lone
+  one is left out: no BibTeX value can hold it for every reader, and references.json says
+  what references.bib says);
 - `%`, `&`, `#`, `_`, `^` outside math are the characters (arXiv metadata has no comments);
 - `--`/`---` are dashes, ``` `` ''``` and `` ` `` quotes, a `~` between two characters a space
   (a tie), any other `~` a tilde; URLs are copied as they are.
@@ -25,7 +27,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from enrich.text.latex import clean
+from enrich.text.latex import clean, matched_braces
 
 # --------------------------------------------------------------------------------------------
 # Tables
@@ -402,7 +404,7 @@ def tex_to_text(text: str) -> str:
         out.append(math_to_text(text[start + 1:end - 1]))
         pos = end
     out.append(_without_math(text[pos:]))
-    return _smart_quotes(clean("".join(out)))
+    return _smart_quotes(clean(matched_braces("".join(out))))
 
 
 def _without_math(text: str) -> str:
