@@ -20,6 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from enrich.published.model import PublishedVersion, VenueKind
 from enrich.render.bibtex import (
     arxiv_id,
     bare_doi,
@@ -64,6 +65,12 @@ def paper(arxiv: str | None, title: str, authors: Sequence[str], *, published: s
         digests=(DigestRef(file="000.txt", index=0, date=dt.date(2022, 10, 31),
                            category=category),) if category else (),
     )
+
+
+def published_as(base: Paper, kind: VenueKind, venue: str, **fields: Any) -> Paper:
+    """`base` with a confirmed published version (as Semantic Scholar or dblp give one)."""
+    version = PublishedVersion(venue=venue, kind=kind, source="semantic_scholar", **fields)
+    return base.model_copy(update={"published_version": version})
 
 
 def github(repo: str, source: str = "arxiv") -> CodeLink:
@@ -157,25 +164,25 @@ def parse(text: str) -> Any:
 # Exact output
 
 CYCLIP_ENTRY = r"""@techreport{goel2022cyclip,
-  title       = {{CyCLIP}: Cyclic Contrastive Language-Image Pretraining},
-  author      = {Goel, Shashank and Bansal, Hritik and Bhatia, Sumit and Rossi, Ryan A. and Vinay, Vishwa and Grover, Aditya},
-  options     = {useprefix=true,eprint=false},
-  type        = {Preprint},
-  institution = {arXiv},
-  number      = {arXiv:2205.14459},
-  year        = {2022},
-  month       = may,
-  date        = {2022-05-28},
-  eprint      = {2205.14459},
-  eprinttype  = {arxiv},
-  eprintclass = {cs.CV},
-  version     = {2},
-  doi         = {10.48550/arXiv.2205.14459},
-  url         = {https://arxiv.org/abs/2205.14459},
-  note        = {Source code: https://github.com/goel-shashank/CyCLIP},
-  annote      = {19 pages, 13 tables, 6 figures, Oral at NeuRIPS 2022},
-  keywords    = {无监督/半监督/对比学习},
-  abstract    = {Recent advances in contrastive representation learning over paired image-text data have led to models such as CLIP.}
+  title        = {{CyCLIP}: Cyclic Contrastive Language-Image Pretraining},
+  author       = {Goel, Shashank and Bansal, Hritik and Bhatia, Sumit and Rossi, Ryan A. and Vinay, Vishwa and Grover, Aditya},
+  options      = {useprefix=true,eprint=false},
+  type         = {Preprint},
+  institution  = {arXiv},
+  number       = {arXiv:2205.14459},
+  year         = {2022},
+  month        = may,
+  date         = {2022-05-28},
+  eprint       = {2205.14459},
+  eprinttype   = {arxiv},
+  eprintclass  = {cs.CV},
+  version      = {2},
+  doi          = {10.48550/arXiv.2205.14459},
+  url          = {https://arxiv.org/abs/2205.14459},
+  note         = {Source code: https://github.com/goel-shashank/CyCLIP},
+  annote       = {19 pages, 13 tables, 6 figures, Oral at NeuRIPS 2022},
+  keywords     = {无监督/半监督/对比学习},
+  abstract     = {Recent advances in contrastive representation learning over paired image-text data have led to models such as CLIP.}
 }
 """  # noqa: E501
 
@@ -184,31 +191,119 @@ def test_cyclip_renders_exactly_as_expected() -> None:
     assert render_bibtex([cyclip(citekey="goel2022cyclip")]) == CYCLIP_ENTRY
 
 
-def test_a_published_paper_keeps_its_eprint_fields_and_gains_its_venue_and_doi() -> None:
+def test_a_preprint_with_a_journal_reference_stays_a_preprint_with_the_reference_noted() -> None:
     published = paper("2106.90008", "Contrastive Attention for Chest X-ray Reports",
                       ["Xuewei Ma", "Anna Berg"], published="2021-06-13", version=1,
                       doi="https://doi.org/10.5555/fake-arxiv.2106.90008",
                       journal_ref="J. Fake Med. Imaging 3 (2022) 1-10", citekey="ma2021contrastive",
                       category=None)
     assert render_bibtex([published]) == r"""@techreport{ma2021contrastive,
-  title       = {Contrastive Attention for Chest {X-ray} Reports},
-  author      = {Ma, Xuewei and Berg, Anna},
-  options     = {useprefix=true,eprint=false},
-  type        = {Preprint},
-  institution = {arXiv},
-  number      = {arXiv:2106.90008},
-  year        = {2021},
-  month       = jun,
-  date        = {2021-06-13},
-  eprint      = {2106.90008},
-  eprinttype  = {arxiv},
-  eprintclass = {cs.CV},
-  version     = {1},
-  doi         = {10.5555/fake-arxiv.2106.90008},
-  url         = {https://arxiv.org/abs/2106.90008},
-  note        = {Journal reference: J. Fake Med. Imaging 3 (2022) 1-10}
+  title        = {Contrastive Attention for Chest {X-ray} Reports},
+  author       = {Ma, Xuewei and Berg, Anna},
+  options      = {useprefix=true,eprint=false},
+  type         = {Preprint},
+  institution  = {arXiv},
+  number       = {arXiv:2106.90008},
+  year         = {2021},
+  month        = jun,
+  date         = {2021-06-13},
+  eprint       = {2106.90008},
+  eprinttype   = {arxiv},
+  eprintclass  = {cs.CV},
+  version      = {1},
+  doi          = {10.5555/fake-arxiv.2106.90008},
+  url          = {https://arxiv.org/abs/2106.90008},
+  note         = {Journal reference: J. Fake Med. Imaging 3 (2022) 1-10}
 }
 """
+
+
+CYCLIP_AT_NEURIPS = r"""@inproceedings{goel2022cyclip,
+  title        = {{CyCLIP}: Cyclic Contrastive Language-Image Pretraining},
+  author       = {Goel, Shashank and Bansal, Hritik and Bhatia, Sumit and Rossi, Ryan A. and Vinay, Vishwa and Grover, Aditya},
+  options      = {useprefix=true,eprint=false},
+  booktitle    = {{Advances in Neural Information Processing Systems 35 (NeurIPS 2022)}},
+  year         = {2022},
+  eprint       = {2205.14459},
+  eprinttype   = {arxiv},
+  eprintclass  = {cs.CV},
+  version      = {2},
+  doi          = {10.5555/test.cyclip},
+  url          = {https://arxiv.org/abs/2205.14459},
+  note         = {arXiv:2205.14459. Source code: https://github.com/goel-shashank/CyCLIP},
+  annote       = {19 pages, 13 tables, 6 figures, Oral at NeuRIPS 2022},
+  keywords     = {无监督/半监督/对比学习},
+  abstract     = {Recent advances in contrastive representation learning over paired image-text data have led to models such as CLIP.}
+}
+"""  # noqa: E501
+
+
+def test_a_conference_paper_is_inproceedings_with_its_venue_and_the_identifier_noted() -> None:
+    # The venue's year, no month (v1's is not the venue's), the publisher DOI; eprint kept.
+    entry = published_as(cyclip(citekey="goel2022cyclip"), "conference",
+                         "Advances in Neural Information Processing Systems 35 (NeurIPS 2022)",
+                         venue_short="NeurIPS", year=2022, doi="10.5555/test.cyclip")
+    assert render_bibtex([entry]) == CYCLIP_AT_NEURIPS
+
+
+def test_a_journal_paper_is_an_article_with_volume_pages_and_the_venues_date() -> None:
+    withdrawn = paper("2106.90008", "Contrastive Attention for Chest X-ray Reports",
+                      ["Xuewei Ma", "Anna Berg"], published="2021-06-13", version=3,
+                      doi="10.5555/fake-arxiv.2106.90008", journal_ref="Med. Image Anal. 75",
+                      citekey="ma2021contrastive", category=None)
+    withdrawn = published_as(withdrawn.model_copy(update={"withdrawn": True}), "journal",
+                             "Medical Image Analysis & Co", venue_short="Med. Image Anal.",
+                             year=2022, date=dt.date(2022, 3, 4), volume="75", pages="102-110",
+                             doi="https://doi.org/10.1016/j.media.2021.102")
+    assert render_bibtex([withdrawn]) == r"""@article{ma2021contrastive,
+  title        = {Contrastive Attention for Chest {X-ray} Reports},
+  author       = {Ma, Xuewei and Berg, Anna},
+  options      = {useprefix=true,eprint=false},
+  journal      = {{Medical Image Analysis \& Co}},
+  shortjournal = {{Med. Image Anal.}},
+  volume       = {75},
+  pages        = {102--110},
+  year         = {2022},
+  month        = mar,
+  date         = {2022-03-04},
+  eprint       = {2106.90008},
+  eprinttype   = {arxiv},
+  eprintclass  = {cs.CV},
+  version      = {3},
+  doi          = {10.1016/j.media.2021.102},
+  url          = {https://arxiv.org/abs/2106.90008},
+  note         = {Withdrawn (arXiv v3). arXiv:2106.90008}
+}
+"""
+
+
+def test_a_venue_of_another_kind_keeps_the_preprint_form_with_its_doi() -> None:
+    other = published_as(cyclip(citekey="k"), "other", "Some Book of Essays",
+                         year=2023, doi="10.5555/book")
+    fields = parse(render_bibtex([other])).entries[0].fields_dict
+    assert parse(render_bibtex([other])).entries[0].entry_type == "techreport"
+    assert fields["number"].value == "arXiv:2205.14459"
+    assert (fields["year"].value, fields["doi"].value) == ("2022", "10.5555/book")
+
+
+def test_a_venue_without_a_year_gives_v1s_year_and_no_month() -> None:
+    undated = published_as(cyclip(citekey="k"), "conference", "CVPR")
+    fields = parse(render_bibtex([undated])).entries[0].fields_dict
+    assert fields["year"].value == "2022"
+    assert "month" not in fields and "date" not in fields
+
+
+def test_an_entry_without_authors_is_a_misc_with_the_identifier_noted() -> None:
+    # Classic styles warn about a report or article without author, never about a misc.
+    nobody = paper("2401.90002", "Untitled", ["$$"], citekey="anon2024untitled", category=None)
+    for entry, howpublished in ((nobody, "arXiv"),
+                                (published_as(nobody, "journal", "Nature", year=2024),
+                                 "{Nature}")):
+        fields = parse(render_bibtex([entry])).entries[0]
+        assert fields.entry_type == "misc"
+        assert fields["howpublished"] == howpublished
+        assert fields["note"] == "arXiv:2401.90002"
+        assert fields["key"] == "anon2024untitled"
 
 
 def test_hostile_title_renders_as_inert_text() -> None:
@@ -217,7 +312,7 @@ def test_hostile_title_renders_as_inert_text() -> None:
                     ["Mallory O'Brien"], citekey="obrien2024oops", category=None, version=None)
     text = render_bibtex([hostile])
     title = text.splitlines()[1]
-    assert title == r"  title       = {Oops @miscx, {18rm} -rf / 100\% a {CLIP}},"
+    assert title == r"  title        = {Oops @miscx, {18rm} -rf / 100\% a {CLIP}},"
     library = parse(text)
     assert [e.key for e in library.entries] == ["obrien2024oops"]
     assert not library.failed_blocks

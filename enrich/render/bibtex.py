@@ -1,9 +1,22 @@
 """Paper records → `references.bib`, through a bibtexparser v2 `Library` (pure).
 
 One entry per paper with an arXiv ID, sorted by citation key; the same papers always give the
-same bytes. A preprint is a `@techreport` (docs/references.md has the evidence: it is the one
-shape in which Zotero, every classic BibTeX style, biblatex and pandoc all find the arXiv
-identifier, and pandoc reads the same reference as references.json). The fields, and why:
+same bytes. docs/references.md has the evidence for every choice below: each was run through
+Zotero's importer, the classic BibTeX styles, biblatex, pandoc, citeproc-py, citation-js and
+Better BibTeX's parser.
+
+The entry type says where the paper is published (`entry_type`):
+
+    @techreport    a preprint: the one type in which every consumer finds the arXiv identifier
+                   (`type` Preprint, `institution` arXiv, `number` arXiv:ID — classic styles
+                   print "Preprint arXiv:2205.14459, arXiv"; Zotero: Report Number)
+    @inproceedings a paper Semantic Scholar or dblp confirm as published at a conference
+                   (`booktitle`) }  the arXiv identifier is printed from `note`
+    @article       … in a journal (`journal`, `volume`, `pages`)       }  ("arXiv:2205.14459")
+    @misc          an entry with no author left (classic styles warn about an authorless
+                   report or article, not about a misc); the identifier in `note` too
+
+The fields, and why:
 
     title          arXiv's title as text (TeX converted, enrich.text.tex); acronyms, mixed-case
                    words and listed proper nouns braced one by one (enrich.text.terms)
@@ -13,35 +26,42 @@ identifier, and pandoc reads the same reference as references.json). The fields,
                    by it (biber ignores it silently)
     options        `useprefix=true`: "van Dijk" is cited, sorted and read (pandoc: a
                    non-dropping particle) as references.json has it; `eprint=false`: biblatex
-                   prints the identifier from `number`, not a second time from `eprint`
-    type           `Preprint`   } classic styles print "Preprint arXiv:2205.14459, arXiv";
-    institution    `arXiv`      } Zotero: Report with Report Number arXiv:ID, Institution
-    number         `arXiv:<id>` } arXiv; pandoc: CSL number, publisher and genre
-    year, month    for classic BibTeX; month as the macro (`may`)
-    date           ISO date of v1 for biblatex/biber, pandoc and Zotero; after year/month
-                   because Zotero's importer keeps the last date field it reads
+                   prints the identifier once, from `number` or `note`, not again from `eprint`
+    type, institution, number   (preprints) see above
+    booktitle, journal          (published) the venue, braced whole: a name, whose case no
+                                sentence-casing reader may change
+    shortjournal   (journals) the venue's short name, when known
+    volume, pages  (journals) when known
+    year, month    for classic BibTeX; month as the macro (`may`). A preprint's are arXiv v1's;
+    date           a published paper's are the venue's (month and date only when the source
+                   gives a date). `date` (ISO) for biblatex/biber, pandoc and Zotero, after
+                   year/month because Zotero's importer keeps the last date field it reads
     eprint         arXiv ID without version   } biblatex's own eprint fields: Zotero writes
     eprinttype     `arxiv`                    } "arXiv: ID" in Extra from them, pandoc and
     eprintclass    primary category           } JabRef link the paper
     version        arXiv version the metadata was read from
-    doi            the publisher DOI when arXiv has one, else 10.48550/arXiv.<id>; bare
+    doi            the publisher DOI (of the published version, else the one arXiv reports),
+                   else 10.48550/arXiv.<id>; bare
     url            the arXiv abstract page, always
-    note           "Withdrawn (arXiv v3)", "Journal reference: …" (arXiv's journal_ref) and
-                   "Source code: <url>, …": printed by every style, kept by every manager
+    note           "Withdrawn (arXiv v3)", the identifier ("arXiv:2205.14459") where `number`
+                   does not hold it, "Journal reference: …" (arXiv's journal_ref, for papers
+                   with no confirmed venue) and "Source code: <url>, …": printed by every style
     annote         the arXiv comment ("19 pages, 13 tables"): kept by managers, printed by no
                    standard style
     keywords       the digest categories the paper appeared under
     abstract       the arXiv abstract as text
 
-A published version (venue, publisher DOI) will become another kind of entry: `entry_type` and
-`publication_fields` are where it goes.
+Semantic Scholar's citation count is not written: it changes from run to run (the reference
+files would too), and no BibTeX or CSL field holds it (papers.jsonl has it, with its date).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from collections.abc import Iterable, Sequence
+from typing import Literal
 
 from bibtexparser.entrypoint import write_string
 from bibtexparser.library import Library
@@ -50,7 +70,7 @@ from bibtexparser.writer import BibtexFormat
 
 from enrich.render.citekeys import keyed_papers
 from enrich.render.model import Paper
-from enrich.render.names import bibtex_names
+from enrich.render.names import bibtex_names, has_names
 from enrich.text.identifiers import base_id, year_of
 from enrich.text.latex import (
     ENCODINGS,
@@ -92,8 +112,10 @@ def bare_doi(doi: str | None) -> str | None:
 
 
 def doi_of(paper: Paper, identifier: str) -> str:
-    """The publisher DOI when arXiv reports a usable one, else the arXiv DOI."""
-    return bare_doi(paper.doi) or f"10.48550/arXiv.{identifier}"
+    """The publisher DOI: the published version's, else the one arXiv reports, else the arXiv
+    DOI (10.48550/arXiv.<id>)."""
+    published = paper.published_version.doi if paper.published_version is not None else None
+    return bare_doi(published) or bare_doi(paper.doi) or f"10.48550/arXiv.{identifier}"
 
 
 def code_urls(paper: Paper) -> list[str]:
@@ -126,18 +148,48 @@ def code_note(urls: Sequence[str]) -> str:
     return "Source code: " + ", ".join(urls)
 
 
-def note(paper: Paper) -> str | None:
-    """The `note`, as text: that the paper is withdrawn (printed first, where every style
-    prints the note), arXiv's journal reference, then its code repositories."""
+PREPRINT_TYPE = "techreport"
+ENTRY_OPTIONS = "useprefix=true,eprint=false"
+
+
+def published_kind(paper: Paper) -> Literal["conference", "journal"] | None:
+    """`conference` or `journal` when a published version with a venue is confirmed: the
+    entry then takes the published form. Venues of any other kind keep the preprint form."""
+    version = paper.published_version
+    if version is None or not version.venue.strip() or version.kind == "other":
+        return None
+    return version.kind
+
+
+def entry_type(paper: Paper) -> str:
+    """The BibTeX entry type (the module's docstring says why)."""
+    if not has_names(paper.authors):
+        return "misc"
+    return {"conference": "inproceedings", "journal": "article"}.get(
+        published_kind(paper) or "", PREPRINT_TYPE)
+
+
+def note_parts(paper: Paper) -> list[str]:
+    """What the `note` says, in order: that the paper is withdrawn (first, where every style
+    prints the note), the arXiv identifier when the entry type has no `number` for it, arXiv's
+    journal reference when no venue is confirmed, then the code repositories."""
     parts = []
     if paper.withdrawn:
         version = f" v{paper.arxiv_version}" if paper.arxiv_version else ""
         parts.append(f"Withdrawn (arXiv{version})")
-    if journal := tex_to_text(paper.journal_ref or ""):
+    identifier = arxiv_id(paper)
+    if identifier and entry_type(paper) != PREPRINT_TYPE:
+        parts.append(f"arXiv:{identifier}")
+    if published_kind(paper) is None and (journal := tex_to_text(paper.journal_ref or "")):
         parts.append(f"Journal reference: {journal.rstrip('.')}")
     if urls := code_urls(paper):
         parts.append(code_note(urls))
-    return ". ".join(parts) or None
+    return parts
+
+
+def note(paper: Paper) -> str | None:
+    """The `note`, as text: `note_parts` as sentences."""
+    return ". ".join(note_parts(paper)) or None
 
 
 def title_text(paper: Paper) -> str:
@@ -157,22 +209,53 @@ def _field(key: str, value: str) -> Field:
     return Field(key, value)
 
 
-PREPRINT_TYPE = "techreport"
-ENTRY_OPTIONS = "useprefix=true,eprint=false"
+_PAGE_RANGE = re.compile(r"(?<=\d)\s*[-\u2010-\u2015]+\s*(?=\d)")
 
 
-def entry_type(paper: Paper) -> str:
-    """The entry type: every paper is an arXiv preprint for now (docs/references.md)."""
-    del paper
-    return PREPRINT_TYPE
+def page_range(pages: str, dash: str) -> str:
+    """Pages with the range written with `dash` (`--` in BibTeX, `-` in CSL)."""
+    return _PAGE_RANGE.sub(dash, " ".join(pages.split()))
 
 
 def publication_fields(paper: Paper, identifier: str) -> list[tuple[str, str]]:
     """Where the paper is published, in the fields its entry type prints: for a preprint the
-    repository and the identifier, as every classic style, biblatex, pandoc and Zotero read
-    them ("Preprint arXiv:2205.14459, arXiv")."""
-    del paper
-    return [("type", "Preprint"), ("institution", "arXiv"), ("number", f"arXiv:{identifier}")]
+    repository and the identifier ("Preprint arXiv:2205.14459, arXiv"); for a published paper
+    the venue (braced whole: it is a name), and a journal's short name, volume and pages."""
+    kind = entry_type(paper)
+    version = paper.published_version
+    if kind == PREPRINT_TYPE:
+        return [("type", "Preprint"), ("institution", "arXiv"), ("number", f"arXiv:{identifier}")]
+    if published_kind(paper) is None or version is None:
+        return [("howpublished", "arXiv")]  # an authorless preprint: @misc
+    venue = "{" + encode_plain(" ".join(version.venue.split())) + "}"
+    if kind == "misc":
+        return [("howpublished", venue)]
+    if kind == "inproceedings":
+        return [("booktitle", venue)]
+    fields = [("journal", venue)]
+    if version.venue_short and version.venue_short.strip():
+        fields.append(("shortjournal", "{" + encode_plain(version.venue_short.strip()) + "}"))
+    if version.volume and version.volume.strip():
+        fields.append(("volume", encode_plain(version.volume.strip())))
+    if version.pages and version.pages.strip():
+        fields.append(("pages", encode_plain(page_range(version.pages, "--"))))
+    return fields
+
+
+def issued(paper: Paper, identifier: str) -> tuple[int | None, dt.date | None]:
+    """(year, full date or None) the reference gives: the published version's when the entry
+    takes the published form (its date only when the source gives one: arXiv v1's month is
+    not the venue's), else arXiv v1's."""
+    version = paper.published_version
+    if published_kind(paper) is not None and version is not None:
+        year = version.year or (version.date.year if version.date else None)
+        if year is not None:
+            return year, version.date if version.date and version.date.year == year else None
+        if paper.published is not None:  # a venue without a year: v1's year, no month
+            return paper.published.year, None
+    if paper.published is not None:
+        return paper.published.year, paper.published.date()
+    return year_of(identifier), None
 
 
 def entry_fields(paper: Paper, identifier: str, *, citekey: str = "",
@@ -194,13 +277,12 @@ def entry_fields(paper: Paper, identifier: str, *, citekey: str = "",
     add("options", ENTRY_OPTIONS)
     for key, value in publication_fields(paper, identifier):
         add(key, value)
-    if paper.published is not None:
-        published = paper.published
-        add("year", f"{published.year:04d}")
-        fields.append(Field("month", MONTHS[published.month - 1], enclosing="no-enclosing"))
-        add("date", published.date().isoformat())
-    elif (year := year_of(identifier)) is not None:
+    year, date = issued(paper, identifier)
+    if year is not None:
         add("year", f"{year:04d}")
+    if date is not None:
+        fields.append(Field("month", MONTHS[date.month - 1], enclosing="no-enclosing"))
+        add("date", date.isoformat())
     add("eprint", identifier)
     add("eprinttype", "arxiv")
     category = (paper.primary_category or "").strip()
@@ -235,7 +317,7 @@ def build_library(papers: Iterable[Paper], *, encoding: Encoding = "latex",
 def _format() -> BibtexFormat:
     fmt = BibtexFormat()  # type: ignore[no-untyped-call]
     fmt.indent = "  "
-    fmt.value_column = 14  # `eprintclass = ` is the longest field name we write
+    fmt.value_column = 15  # `shortjournal = ` is the longest field name we write
     fmt.block_separator = "\n"
     return fmt
 

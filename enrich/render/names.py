@@ -122,6 +122,12 @@ def bibtex_names(authors: Iterable[str], *, encoding: Encoding = "latex") -> str
     return " and ".join(names)
 
 
+def has_names(authors: Iterable[str]) -> bool:
+    """Whether any name of the list survives parsing (else the entry has no author)."""
+    kept, more = truncated(authors)
+    return more or any(n.literal or n.family for n in map(parse_name, kept))
+
+
 # --------------------------------------------------------------------------------------------
 # CSL-JSON
 
