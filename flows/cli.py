@@ -180,7 +180,7 @@ def _parse(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from enrich.pipeline import issue_citekeys, render
+    from enrich.pipeline import issue_citekeys, protected_terms, render
     from enrich.settings import load_settings
     from enrich.store.db import StateStore
     from enrich.store.lock import output_lock
@@ -190,22 +190,26 @@ def _render(args: argparse.Namespace) -> int:
         print(f"digest-enrich: {out} has no recorded state; run `digest-enrich run` first",
               file=sys.stderr)
         return 1
+    settings = load_settings()
+    terms = protected_terms(settings.bibtex_protected_terms)  # a missing file: exit 3
     with output_lock(out):
         state = StateStore.for_output(out)
         issue_citekeys(state)
-        stats = render(out, state, encoding=load_settings().bibtex_encoding)
+        stats = render(out, state, encoding=settings.bibtex_encoding, terms=terms)
     print(f"digest-enrich: wrote {len(stats.written)} changed file(s) in {out} "
           f"({stats.papers} papers, {stats.in_bib} in references.bib)")
     return 0
 
 
 def _run(args: argparse.Namespace) -> int:
-    from enrich.pipeline import discover
+    from enrich.pipeline import discover, protected_terms
+    from enrich.settings import load_settings
     from enrich.store.files import check_output_dir
     from enrich.store.lock import lock_is_free
 
     # Ordinary mistakes are found before Prefect starts, and said in one line.
     discover([Path(s) for s in args.sources])
+    protected_terms(load_settings().bibtex_protected_terms)
     out = Path(args.output)
     check_output_dir(out, force=args.force)
     if args.wait <= 0 and not lock_is_free(out):
