@@ -1,8 +1,8 @@
 """references.bib: exact entries for real papers, the round-trip contract, determinism.
 
-The builders at the top (`paper`, `seed_papers`, `corpus_papers`, `stress_papers`, `keyed`)
-make the Paper records every reference test shares; tests/test_csl.py and
-tests/test_reference_tools.py import them.
+The builders at the top (`paper`, `published_as`, `published_forms`, `seed_papers`,
+`corpus_papers`, `stress_papers`, `keyed`) make the Paper records every reference test shares;
+tests/test_csl.py, tests/test_reference_tools.py and tests/test_consumers.py import them.
 """
 
 from __future__ import annotations
@@ -71,6 +71,43 @@ def published_as(base: Paper, kind: VenueKind, venue: str, **fields: Any) -> Pap
     """`base` with a confirmed published version (as Semantic Scholar or dblp give one)."""
     version = PublishedVersion(venue=venue, kind=kind, source="semantic_scholar", **fields)
     return base.model_copy(update={"published_version": version})
+
+
+# Venues as Semantic Scholar and dblp name them: long and short names, `&`, `/`, parentheses,
+# digits, accents, and kinds that stay preprints.
+VENUES: tuple[tuple[VenueKind, str, str | None], ...] = (
+    ("conference", "Advances in Neural Information Processing Systems", "NeurIPS"),
+    ("journal", "IEEE Transactions on Pattern Analysis & Machine Intelligence", "TPAMI"),
+    ("other", "Proceedings of a Book Series on Learning", None),
+    ("conference", "IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)",
+     "CVPR"),
+    ("journal", "Medical Image Analysis", "Med. Image Anal."),
+    ("conference", "International Conference on Learning Representations", "ICLR"),
+    ("journal", "Journal of Machine Learning Research", "J. Mach. Learn. Res."),
+    ("conference", "Findings of the Association for Computational Linguistics: EMNLP 2023",
+     None),
+    ("journal", "Zeitschrift für Naturforschung A", None),
+)
+
+
+def published_forms(papers: list[Paper]) -> list[Paper]:
+    """The papers with a published version each, venues and kinds in turn; some with a date,
+    volume and pages, a publisher DOI, or withdrawn on arXiv."""
+    out = []
+    for i, p in enumerate(papers):
+        kind, venue, short = VENUES[i % len(VENUES)]
+        year = (p.published.year if p.published else 2024) + i % 2
+        version = PublishedVersion(
+            venue=venue, venue_short=short, kind=kind, year=year,
+            date=dt.date(year, 1 + i % 12, 1 + i % 28) if i % 2 else None,
+            doi=f"10.5555/venue.{i}" if i % 5 else None,
+            volume=str(30 + i % 7) if kind == "journal" else None,
+            pages=f"{100 + i}-{110 + i}" if kind == "journal" and i % 3 else None,
+            source="semantic_scholar" if i % 4 else "dblp")
+        out.append(p.model_copy(update={"published_version": version,
+                                        "withdrawn": p.withdrawn or i % 11 == 0}))
+    return out
+
 
 
 def github(repo: str, source: str = "arxiv") -> CodeLink:
@@ -222,12 +259,11 @@ CYCLIP_AT_NEURIPS = r"""@inproceedings{goel2022cyclip,
   title        = {{CyCLIP}: Cyclic Contrastive Language-Image Pretraining},
   author       = {Goel, Shashank and Bansal, Hritik and Bhatia, Sumit and Rossi, Ryan A. and Vinay, Vishwa and Grover, Aditya},
   options      = {useprefix=true,eprint=false},
-  booktitle    = {{Advances in Neural Information Processing Systems 35 (NeurIPS 2022)}},
+  booktitle    = {{Advances} in {Neural} {Information} {Processing} {Systems} 35 ({NeurIPS} 2022)},
   year         = {2022},
   eprint       = {2205.14459},
   eprinttype   = {arxiv},
   eprintclass  = {cs.CV},
-  version      = {2},
   doi          = {10.5555/test.cyclip},
   url          = {https://arxiv.org/abs/2205.14459},
   note         = {arXiv:2205.14459. Source code: https://github.com/goel-shashank/CyCLIP},
@@ -239,7 +275,9 @@ CYCLIP_AT_NEURIPS = r"""@inproceedings{goel2022cyclip,
 
 
 def test_a_conference_paper_is_inproceedings_with_its_venue_and_the_identifier_noted() -> None:
-    # The venue's year, no month (v1's is not the venue's), the publisher DOI; eprint kept.
+    # The venue's year, no month (v1's is not the venue's), the publisher DOI; eprint kept;
+    # the venue's capitalised words braced one by one (pandoc and Better BibTeX
+    # sentence-case a booktitle, and Better BibTeX unbraces a booktitle braced whole).
     entry = published_as(cyclip(citekey="goel2022cyclip"), "conference",
                          "Advances in Neural Information Processing Systems 35 (NeurIPS 2022)",
                          venue_short="NeurIPS", year=2022, doi="10.5555/test.cyclip")
@@ -259,8 +297,8 @@ def test_a_journal_paper_is_an_article_with_volume_pages_and_the_venues_date() -
   title        = {Contrastive Attention for Chest {X-ray} Reports},
   author       = {Ma, Xuewei and Berg, Anna},
   options      = {useprefix=true,eprint=false},
-  journal      = {{Medical Image Analysis \& Co}},
-  shortjournal = {{Med. Image Anal.}},
+  journal      = {Medical Image Analysis \& Co},
+  shortjournal = {Med. Image Anal.},
   volume       = {75},
   pages        = {102--110},
   year         = {2022},
@@ -269,7 +307,6 @@ def test_a_journal_paper_is_an_article_with_volume_pages_and_the_venues_date() -
   eprint       = {2106.90008},
   eprinttype   = {arxiv},
   eprintclass  = {cs.CV},
-  version      = {3},
   doi          = {10.1016/j.media.2021.102},
   url          = {https://arxiv.org/abs/2106.90008},
   note         = {Withdrawn (arXiv v3). arXiv:2106.90008}

@@ -28,8 +28,8 @@ The fields, and why:
                    non-dropping particle) as references.json has it; `eprint=false`: biblatex
                    prints the identifier once, from `number` or `note`, not again from `eprint`
     type, institution, number   (preprints) see above
-    booktitle, journal          (published) the venue, braced whole: a name, whose case no
-                                sentence-casing reader may change
+    booktitle, journal          (published) the venue; a booktitle's capitalised words braced
+                                one by one (pandoc and Better BibTeX sentence-case booktitles)
     shortjournal   (journals) the venue's short name, when known
     volume, pages  (journals) when known
     year, month    for classic BibTeX; month as the macro (`may`). A preprint's are arXiv v1's;
@@ -39,7 +39,8 @@ The fields, and why:
     eprint         arXiv ID without version   } biblatex's own eprint fields: Zotero writes
     eprinttype     `arxiv`                    } "arXiv: ID" in Extra from them, pandoc and
     eprintclass    primary category           } JabRef link the paper
-    version        arXiv version the metadata was read from
+    version        arXiv version the metadata was read from (preprints: biblatex has no
+                   `version` for an article or inproceedings, whose version is the venue's)
     doi            the publisher DOI (of the published version, else the one arXiv reports),
                    else 10.48550/arXiv.<id>; bare
     url            the arXiv abstract page, always
@@ -79,7 +80,7 @@ from enrich.text.latex import (
     encode_plain,
     title_to_latex,
 )
-from enrich.text.terms import ProtectedTerms, protected_spans
+from enrich.text.terms import ProtectedTerms, name_spans, protected_spans
 from enrich.text.tex import tex_to_text
 
 log = logging.getLogger(__name__)
@@ -192,6 +193,14 @@ def note(paper: Paper) -> str | None:
     return ". ".join(note_parts(paper)) or None
 
 
+def arxiv_version(paper: Paper) -> str | None:
+    """The arXiv version read, for a preprint (and a misc); a published paper's version is the
+    venue's, and biblatex's data model has no `version` for an article or inproceedings."""
+    if not paper.arxiv_version or entry_type(paper) not in (PREPRINT_TYPE, "misc"):
+        return None
+    return str(paper.arxiv_version)
+
+
 def title_text(paper: Paper) -> str:
     """arXiv's title as readable text."""
     return tex_to_text(paper.title)
@@ -220,21 +229,20 @@ def page_range(pages: str, dash: str) -> str:
 def publication_fields(paper: Paper, identifier: str) -> list[tuple[str, str]]:
     """Where the paper is published, in the fields its entry type prints: for a preprint the
     repository and the identifier ("Preprint arXiv:2205.14459, arXiv"); for a published paper
-    the venue (braced whole: it is a name), and a journal's short name, volume and pages."""
+    the venue, and a journal's short name, volume and pages."""
     kind = entry_type(paper)
     version = paper.published_version
     if kind == PREPRINT_TYPE:
         return [("type", "Preprint"), ("institution", "arXiv"), ("number", f"arXiv:{identifier}")]
     if published_kind(paper) is None or version is None:
         return [("howpublished", "arXiv")]  # an authorless preprint: @misc
-    venue = "{" + encode_plain(" ".join(version.venue.split())) + "}"
-    if kind == "misc":
-        return [("howpublished", venue)]
-    if kind == "inproceedings":
-        return [("booktitle", venue)]
-    fields = [("journal", venue)]
+    venue = " ".join(version.venue.split())
+    if kind in ("misc", "inproceedings"):  # fields pandoc and Better BibTeX sentence-case
+        return [("howpublished" if kind == "misc" else "booktitle",
+                 title_to_latex(venue, name_spans(venue)))]
+    fields = [("journal", encode_plain(venue))]
     if version.venue_short and version.venue_short.strip():
-        fields.append(("shortjournal", "{" + encode_plain(version.venue_short.strip()) + "}"))
+        fields.append(("shortjournal", encode_plain(version.venue_short.strip())))
     if version.volume and version.volume.strip():
         fields.append(("volume", encode_plain(version.volume.strip())))
     if version.pages and version.pages.strip():
@@ -287,7 +295,7 @@ def entry_fields(paper: Paper, identifier: str, *, citekey: str = "",
     add("eprinttype", "arxiv")
     category = (paper.primary_category or "").strip()
     add("eprintclass", category if _CATEGORY.match(category) else None)
-    add("version", str(paper.arxiv_version) if paper.arxiv_version else None)
+    add("version", arxiv_version(paper))
     add("doi", doi_of(paper, identifier))
     add("url", f"https://arxiv.org/abs/{identifier}")
     add("note", encode_plain(note(paper) or ""))

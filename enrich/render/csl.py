@@ -19,7 +19,7 @@ The same papers, keys and choices as `references.bib` (render.bibtex), in CSL's 
                      (the .bib's `useprefix=true` makes pandoc read the same particles)
     issued           date-parts as the .bib: arXiv v1's date for a preprint, the venue's year
                      (and date, when known) for a published paper
-    version          the arXiv version read
+    version          the arXiv version read (preprints, as in the .bib)
     DOI, URL         as in the .bib: the publisher DOI else arXiv's; the arXiv abstract page
     note             what the .bib's note says, one line each: withdrawn, the identifier of a
                      published paper ("arXiv:2205.14459": Zotero keeps an Extra line
@@ -43,6 +43,7 @@ from typing import Any
 from enrich.record import to_json
 from enrich.render.bibtex import (
     arxiv_id,
+    arxiv_version,
     doi_of,
     issued,
     keywords,
@@ -95,7 +96,7 @@ def csl_item(key: str, paper: Paper, identifier: str,
     elif year is not None:  # the year alone, as the .bib gives it
         item["issued"] = {"date-parts": [[year]]}
     optional = {
-        "version": str(paper.arxiv_version) if paper.arxiv_version else "",
+        "version": arxiv_version(paper) or "",
         "note": "\n".join(note_parts(paper)),
         "annote": tex_to_text(paper.comment or ""),
         "keyword": ", ".join(keywords(paper)),

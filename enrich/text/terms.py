@@ -101,6 +101,24 @@ def protected_spans(title: str, terms: ProtectedTerms | None = None) -> list[tup
     return _merged(spans)
 
 
+def name_spans(name: str) -> list[tuple[int, int]]:
+    """The words of a name (a venue: "Advances in Neural Information Processing Systems")
+    that keep their case: every word with a capital, a digit or a math symbol, one by one.
+
+    Braced word by word because Better BibTeX's parser takes a field braced as a whole for
+    over-protection and sentence-cases it anyway ("Advances in neural information …"), as
+    pandoc does with an unbraced `booktitle`.
+    """
+    spans = []
+    for match in _WORD.finditer(name):
+        word = match.group(0).strip(".'\u2019")
+        if word and (any(ch.isupper() for ch in word) or needs_protection(word)
+                     or _mathy(word)):
+            start = match.start() + match.group(0).find(word)
+            spans.append((start, start + len(word)))
+    return _merged(spans)
+
+
 def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for start, end in sorted(spans):
