@@ -10,7 +10,8 @@
 #   scripts/install-tools.sh --check    install nothing; exit 1 when a program is missing
 #
 # Why these packages (Debian 12, --no-install-recommends):
-#   texlive-binaries           bibtex, pdftex, kpsewhich, mktextfm
+#   texlive-binaries           bibtex, bibtexu (Unicode BibTeX), pdftex, kpsewhich, mktextfm,
+#                              dvi2tty (the consumer tests read typeset bibliographies)
 #   texlive-base               plain/unsrt/alpha.bst, amssymb, the EC (T1) fonts' METAFONT
 #                              sources, the format files
 #   texlive-latex-base         pdflatex (LaTeX format), natbib + abbrvnat.bst, url, amsmath
@@ -113,7 +114,7 @@ fi
 
 # Every program and LaTeX file the tests use must now be found.
 status=0
-for prog in bibtex biber pandoc pdflatex kpsewhich; do
+for prog in bibtex bibtexu biber pandoc pdflatex kpsewhich dvi2tty; do
   if ! command -v "$prog" >/dev/null 2>&1; then
     echo "install-tools: $prog not found on PATH" >&2
     status=1

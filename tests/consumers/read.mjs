@@ -1,5 +1,6 @@
 // Read a .bib with citation-js and with @retorquere/bibtex-parser (Better BibTeX's parser);
 // print what each made of every entry as JSON: {citationjs: [...], bbt: {errors, entries}}.
+// One process per file: the tests ask for every entry at once.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as bbt from '@retorquere/bibtex-parser';
@@ -13,11 +14,14 @@ const text = fs.readFileSync(process.argv[2], 'utf8');
 const cite = new Cite(text, { forceType: '@biblatex/text' });
 const citationjs = cite.data.map((d) => ({
   id: d.id, type: d.type, title: d.title ?? '', abstract: d.abstract ?? '',
-  number: d.number ?? '', DOI: d.DOI ?? '', author: d.author ?? [],
+  number: d.number ?? '', DOI: d.DOI ?? '', author: d.author ?? [], note: d.note ?? '',
+  'container-title': d['container-title'] ?? '', URL: d.URL ?? '',
 }));
 const lib = bbt.parse(text, { unsupported: 'ignore' });
 const entries = lib.entries.map((e) => ({
   key: e.key, type: e.type, title: e.fields.title ?? '', abstract: e.fields.abstract ?? '',
-  number: e.fields.number ?? '', doi: e.fields.doi ?? '',
+  number: e.fields.number ?? '', doi: e.fields.doi ?? '', note: e.fields.note ?? '',
+  eprint: e.fields.eprint ?? '', creators: e.creators?.author ?? [],
+  venue: e.fields.booktitle ?? e.fields.journal ?? '',
 }));
 process.stdout.write(JSON.stringify({ citationjs, bbt: { errors: lib.errors, entries } }));
