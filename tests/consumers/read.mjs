@@ -21,7 +21,7 @@ const lib = bbt.parse(text, { unsupported: 'ignore' });
 const entries = lib.entries.map((e) => ({
   key: e.key, type: e.type, title: e.fields.title ?? '', abstract: e.fields.abstract ?? '',
   number: e.fields.number ?? '', doi: e.fields.doi ?? '', note: e.fields.note ?? '',
-  eprint: e.fields.eprint ?? '', creators: e.creators?.author ?? [],
+  eprint: e.fields.eprint ?? '', author: e.fields.author ?? [],
   venue: e.fields.booktitle ?? e.fields.journal ?? '',
 }));
 process.stdout.write(JSON.stringify({ citationjs, bbt: { errors: lib.errors, entries } }));
