@@ -8,9 +8,9 @@ same parts. Collaborations are one literal name, braced so that no reader splits
 in lower case (`{b}oyd`, `le Rond {d}'Alembert`), a part holding a comma, the word "and". Braces,
 backslashes and `| ^ < > $` are not part of anyone's name and are left out (by the parser).
 Letters without a LaTeX command every reader understands (Ș, Cyrillic, CJK) stay UTF-8 in both
-encodings: the `{\\relax{}Ș}` that would keep classic BibTeX's abbreviating styles from cutting
-them in half is read by neither citeproc-py (which then refuses the whole file) nor
-citation-js (docs/references.md, *Known limits*).
+encodings: the `{\\relax Ș}` that would keep 8-bit BibTeX's abbreviating styles from cutting
+them in half is refused by citeproc-py (the whole file) and shown as TeX by citation-js and
+Zotero; `bibtexu` abbreviates them whole (docs/references.md, *Encoding*).
 
 Author lists are never shortened: styles truncate long lists themselves (biblatex `maxnames`,
 natbib's "et al."). `and others` is written only when the source list itself ended in "et al.".
