@@ -80,6 +80,7 @@ from enrich.store.repos import RepoStore, StoredRepo
 from enrich.store.sources import dblp_store, hf_store, s2_store
 from enrich.store.timed import Stored, TimedRecords
 from enrich.store.verdicts import StoredVerdict, VerdictStore
+from enrich.text.terms import ProtectedTerms, default_terms
 
 log = logging.getLogger(__name__)
 
@@ -589,12 +590,31 @@ def issue_citekeys(state: StateStore) -> int:
 # Render
 
 
+def protected_terms(path: Path | None) -> ProtectedTerms:
+    """The proper nouns titles keep: the packaged list, extended by the user's file at `path`
+    (BIBTEX_PROTECTED_TERMS; JabRef's protected-terms format). Read once, at the edge."""
+    terms = default_terms()
+    if path is None:
+        return terms
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputNotFoundError("BIBTEX_PROTECTED_TERMS names no such file",
+                                 path=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputNotFoundError(f"BIBTEX_PROTECTED_TERMS cannot be read as UTF-8 text "
+                                 f"({type(exc).__name__})", path=str(path)) from None
+    return terms.extended(text)
+
+
 def render(output_dir: Path, state: StateStore, *,
            encoding: Literal["latex", "utf8"] = "latex",
+           terms: ProtectedTerms | None = None,
            progress: Progress = silent) -> RenderStats:
     """Write every output file from the recorded state, atomically and deterministically.
 
-    Reads the state only: citation keys were issued before (`issue_citekeys`). `progress`
+    Reads the state only: citation keys were issued before (`issue_citekeys`). `terms` are
+    the proper nouns titles keep (`protected_terms`; default: the packaged list). `progress`
     hears stage "render": files written or found unchanged.
     """
     sweep_temp_files(output_dir)
@@ -606,8 +626,8 @@ def render(output_dir: Path, state: StateStore, *,
 
     files: dict[str, str] = {
         "papers.jsonl": "".join(to_json(p, indent=None) for p in papers),
-        "references.bib": render_bibtex(papers, encoding=encoding),
-        "references.json": render_csl_json(papers),
+        "references.bib": render_bibtex(papers, encoding=encoding, terms=terms),
+        "references.json": render_csl_json(papers, terms),
         "report.json": to_json(report(digests, failures, papers)),
     }
     stems = view_stems(o.file for o in outcomes)

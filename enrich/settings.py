@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -83,6 +84,10 @@ class Settings(BaseSettings):
 
     # references.bib: non-ASCII as LaTeX commands (classic BibTeX) or as UTF-8 (biber).
     bibtex_encoding: Literal["latex", "utf8"] = "latex"
+    # A file of extra proper nouns to keep capitalised in titles (JabRef's protected-terms
+    # format: one term a line, `#` comments), on top of enrich/data/protected_terms.txt. Read
+    # once at the edge (pipeline.protected_terms) and passed down as data.
+    bibtex_protected_terms: Path | None = None
 
     # Contact for the User-Agent, as arXiv and GitHub ask of API clients.
     digest_enrich_contact: str | None = None

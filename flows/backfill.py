@@ -86,6 +86,8 @@ def enrich_backfill(  # noqa: PLR0917 - flow parameters are passed by name
     logger = get_run_logger()
     out = Path(output).resolve()
     paths = pipeline.discover([Path(s) for s in (sources or ["seeds"])])
+    settings = runtime_settings()  # the user's proper nouns, read once before any partition
+    terms = pipeline.protected_terms(settings.bibtex_protected_terms)
     names = {str(p.resolve()): n for p, n in pipeline.digest_names(paths).items()}
     batches = partition(paths, batch_size)
     parent = get_run_context().flow_run  # type: ignore[union-attr]
@@ -115,7 +117,7 @@ def enrich_backfill(  # noqa: PLR0917 - flow parameters are passed by name
 
     with output_lock(out, wait=lock_wait):
         issue_citekeys(str(out))
-        rendered = write_outputs(str(out), runtime_settings().bibtex_encoding)
+        rendered = write_outputs(str(out), settings.bibtex_encoding, terms)
 
     summary = BackfillSummary(output=str(out), batches=len(batches), runs=runs,
                               outputs=rendered, failed_runs=failed,

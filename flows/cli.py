@@ -235,7 +235,7 @@ def _parse(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from enrich.pipeline import issue_citekeys, render
+    from enrich.pipeline import issue_citekeys, protected_terms, render
     from enrich.settings import load_settings
     from enrich.store.db import StateStore
     from enrich.store.lock import output_lock
@@ -245,10 +245,12 @@ def _render(args: argparse.Namespace) -> int:
         print(f"digest-enrich: {out} has no recorded state; run `digest-enrich run` first",
               file=sys.stderr)
         return 1
+    settings = load_settings()
+    terms = protected_terms(settings.bibtex_protected_terms)  # a missing file: exit 3
     with output_lock(out):
         state = StateStore.for_output(out)
         issue_citekeys(state)
-        stats = render(out, state, encoding=load_settings().bibtex_encoding)
+        stats = render(out, state, encoding=settings.bibtex_encoding, terms=terms)
     print(f"digest-enrich: wrote {len(stats.written)} changed file(s) in {out} "
           f"({stats.papers} papers, {stats.in_bib} in references.bib)")
     return 0
@@ -283,7 +285,12 @@ def _run(args: argparse.Namespace) -> int:
         # The local server starts here, before Prefect is imported: it comes up while the
         # flow's modules load.
         prefect = _connect_prefect(progress)
+        from enrich.pipeline import protected_terms
+        from enrich.settings import load_settings
         from flows.enrich_flow import enrich_digests
+
+        # A mistake in the user's protected-terms file, in one line (exit 3), before any lookup.
+        protected_terms(load_settings().bibtex_protected_terms)
         from flows.progress import installed
         from flows.summary import terminal_text
 

@@ -29,6 +29,7 @@ from enrich.store.db import StateStore
 from enrich.store.files import check_output_dir
 from enrich.store.lock import output_lock
 from enrich.store.runs import RunStore
+from enrich.text.terms import ProtectedTerms
 from flows import artifacts, fleet
 from flows.progress import reporter
 from flows.services import runtime_settings
@@ -95,10 +96,12 @@ def issue_citekeys(output: str) -> int:
 
 
 @task(name="write-outputs", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
-def write_outputs(output: str, encoding: Literal["latex", "utf8"]) -> RenderStats:
-    """Render references.bib, references.json, papers.jsonl, digests/*.json, report.json."""
+def write_outputs(output: str, encoding: Literal["latex", "utf8"],
+                  terms: ProtectedTerms | None = None) -> RenderStats:
+    """Render references.bib, references.json, papers.jsonl, digests/*.json, report.json.
+    `terms`: the proper nouns titles keep, read once by the flow (BIBTEX_PROTECTED_TERMS)."""
     out = Path(output)
-    return pipeline.render(out, StateStore.for_output(out), encoding=encoding,
+    return pipeline.render(out, StateStore.for_output(out), encoding=encoding, terms=terms,
                            progress=reporter())
 
 
@@ -130,6 +133,8 @@ def enrich_digests(  # noqa: PLR0917 - flow parameters are keyword-friendly by n
     started = time.monotonic()
     logger = get_run_logger()
     settings = runtime_settings(github=True)  # once per run, at the edge
+    # The user's extra proper nouns, read once here (a missing file fails before any lookup).
+    terms = pipeline.protected_terms(settings.bibtex_protected_terms) if render else None
     out = Path(output)
     paths = pipeline.discover([Path(s) for s in (sources or ["seeds"])])
     named = {p: (names or {}).get(str(p)) or n for p, n in pipeline.digest_names(paths).items()}
@@ -176,7 +181,7 @@ def enrich_digests(  # noqa: PLR0917 - flow parameters are keyword-friendly by n
         rendered = None
         if render:
             issue_citekeys(output)
-            rendered = write_outputs(output, settings.bibtex_encoding)
+            rendered = write_outputs(output, settings.bibtex_encoding, terms)
 
     problems = tuple(p for o in outcomes if o.digest is not None for p in o.digest.problems)
     summary = RunSummary(output=output, digests=tuple(o.file for o in outcomes), failed=failed,

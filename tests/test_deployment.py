@@ -158,7 +158,8 @@ def test_deploy_and_run_the_daily_deployment(tmp_path: Path, server: dict[str, s
     papers = [json.loads(line) for line in (output / "papers.jsonl").read_text().splitlines()]
     assert len(papers) == 14
     assert all(p["match"]["status"] == "matched" for p in papers)
-    assert (output / "references.bib").read_text().count("@misc{") == 14
+    entries = re.findall(r"^@(\w+)\{", (output / "references.bib").read_text(), re.MULTILINE)
+    assert len(entries) == 14 and set(entries) <= {"techreport", "inproceedings", "article"}
     # The fleet-wide limits were created with arXiv's numbers and every request honoured them.
     api = server["PREFECT_API_URL"]
     limit = httpx.get(f"{api}/v2/concurrency_limits/arxiv-api-rate", timeout=10).json()

@@ -21,6 +21,7 @@ from enrich.net.gate import IntervalGate
 from enrich.settings import Settings
 from enrich.store.citekeys import KEY_NS, OWNER_NS
 from enrich.store.db import StateStore
+from enrich.text.terms import default_terms
 from tests.support.render import render_text
 
 NOW = 1_667_300_000.0  # 2022-11-01, when the test run reads GitHub
@@ -313,8 +314,9 @@ def test_the_steps_turn_digests_into_every_output_file(run: Run) -> None:
     assert keys == {"arxiv:2202.04933": {"citekey": "kim2022energy"},
                     "arxiv:2205.14459": {"citekey": "goel2022cyclip"}}
     bib = (run.output / "references.bib").read_text()
-    assert bib.count("@misc{") == 2
-    assert f"@misc{{{cyclip['citekey']}," in bib and f"@misc{{{ebclr['citekey']}," in bib
+    assert bib.count("@techreport{") == 2
+    assert f"@techreport{{{cyclip['citekey']}," in bib
+    assert f"@techreport{{{ebclr['citekey']}," in bib
     csl = json.loads((run.output / "references.json").read_text())
     assert sorted(item["id"] for item in csl) == sorted([cyclip["citekey"], ebclr["citekey"]])
 
@@ -380,7 +382,7 @@ def test_render_before_any_key_is_issued_leaves_the_registry_empty(run: Run) -> 
     papers = [json.loads(line) for line in (run.output / "papers.jsonl").read_text().splitlines()]
     assert [p["citekey"] for p in papers] == [None, None, None]
     # the papers are still cited in the bibliography, under keys made up for this file
-    assert (run.output / "references.bib").read_text().count("@misc{") == 2
+    assert (run.output / "references.bib").read_text().count("@techreport{") == 2
 
 
 def test_a_second_render_writes_nothing(run: Run) -> None:
@@ -418,3 +420,49 @@ def test_a_failed_digest_view_names_the_problem(run: Run) -> None:
     view = json.loads((run.output / "digests/broken.json").read_text())
     assert Problem.model_validate(view["error"]) == Problem(
         kind="empty", file="broken.txt", line=1, message="the file is empty")
+
+
+# --------------------------------------------------------------------------------------------
+# The user's protected terms (BIBTEX_PROTECTED_TERMS)
+
+
+def test_the_users_protected_terms_extend_the_packaged_list(tmp_path: Path) -> None:
+    assert pipeline.protected_terms(None).terms == default_terms().terms
+    mine = tmp_path / "lab.terms"
+    mine.write_text("\ufeff# our own words\nContrastive Learning\n\nVisual\n", encoding="utf-8")
+    terms = pipeline.protected_terms(mine)
+    assert terms.terms[:len(default_terms().terms)] == default_terms().terms
+    assert terms.terms[-2:] == ("Contrastive Learning", "Visual")
+    with pytest.raises(InputNotFoundError, match="BIBTEX_PROTECTED_TERMS"):
+        pipeline.protected_terms(tmp_path / "missing.terms")
+    (tmp_path / "latin1.terms").write_bytes(b"Caf\xe9\n")
+    with pytest.raises(InputNotFoundError, match="UTF-8"):
+        pipeline.protected_terms(tmp_path / "latin1.terms")
+
+
+def test_render_keeps_the_users_terms_in_both_reference_files(
+        run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from flows.cli import main  # noqa: PLC0415 - the CLI reads the variable at the edge
+
+    run.parse()
+    run.resolve()
+    pipeline.issue_citekeys(run.state)
+    mine = tmp_path / "lab.terms"
+    mine.write_text("Contrastive Learning\nVisual\n", encoding="utf-8")
+    monkeypatch.setenv("BIBTEX_PROTECTED_TERMS", str(mine))
+    assert main(["render", "--output", str(run.output)]) == 0
+    bib = (run.output / "references.bib").read_text(encoding="utf-8")
+    assert "{Energy-Based {Contrastive Learning} of {Visual} Representations}" in bib
+    titles = [i["title"] for i in json.loads(
+        (run.output / "references.json").read_text(encoding="utf-8"))]
+    assert "Energy-based Contrastive Learning of Visual representations" in titles
+
+    monkeypatch.setenv("BIBTEX_PROTECTED_TERMS", str(tmp_path / "missing.terms"))
+    capsys.readouterr()
+    assert main(["render", "--output", str(run.output)]) == 3
+    assert "BIBTEX_PROTECTED_TERMS names no such file" in capsys.readouterr().err
+    # `run` says so before Prefect starts or any service is asked
+    assert main(["run", str(run.inbox), "--output", str(tmp_path / "new")]) == 3
+    assert "BIBTEX_PROTECTED_TERMS names no such file" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()

@@ -222,7 +222,7 @@ def test_each_source_reports_its_papers_as_they_are_answered(world: World) -> No
         by_stage.setdefault(stage, []).append((done, total))
     assert set(by_stage) == {"huggingface", "semantic-scholar", "dblp"}
     # HF answers one paper per request: the count moves through every step, never past 14.
-    assert [d for d, _ in by_stage["huggingface"]] == list(range(15)) + [14]
+    assert [d for d, _ in by_stage["huggingface"]] == [*range(15), 14]
     assert {t for _, t in by_stage["huggingface"]} == {14}
     assert by_stage["semantic-scholar"][0] == (0, 14) and by_stage["semantic-scholar"][-1] == (
         14, 14)

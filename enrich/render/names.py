@@ -6,9 +6,11 @@ same parts. Collaborations are one literal name, braced so that no reader splits
 
 `bibtex_name` braces whatever BibTeX would misread: the first letter of a family-name word
 in lower case (`{b}oyd`, `le Rond {d}'Alembert`), a part holding a comma, the word "and". Braces,
-backslashes and `| ^ < > $` are not part of anyone's name and are left out (by the parser). In
-the `latex` encoding it also makes every letter left in UTF-8 one BibTeX character
-(`latex.atomic_letters`).
+backslashes and `| ^ < > $` are not part of anyone's name and are left out (by the parser).
+Letters without a LaTeX command every reader understands (Ș, Cyrillic, CJK) stay UTF-8 in both
+encodings: the `{\\relax Ș}` that would keep 8-bit BibTeX's abbreviating styles from cutting
+them in half is refused by citeproc-py (the whole file) and shown as TeX by citation-js and
+Zotero; `bibtexu` abbreviates them whole (docs/references.md, *Encoding*).
 
 Author lists are never shortened: styles truncate long lists themselves (biblatex `maxnames`,
 natbib's "et al."). `and others` is written only when the source list itself ended in "et al.".
@@ -19,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from enrich.text.latex import Encoding, atomic_letters, encode_text
+from enrich.text.latex import Encoding, encode_text
 from enrich.text.names import PersonName, parse_name, truncated
 
 _ESCAPE_COMMAND = re.compile(r"\\(?:[&%$#_]|[A-Za-z]+\{\})")
@@ -32,8 +34,7 @@ def _encode_name_text(text: str, encoding: Encoding) -> str:
     # Greek letters as letters (atomic below), never as math: biber cannot take the initial
     # of `{\\ensuremath{\\alpha}}`.
     value = encode_text(text, encoding=encoding, greek_as_math=False)
-    value = _ESCAPE_COMMAND.sub(lambda m: "{" + m.group(0) + "}", value)
-    return atomic_letters(value) if encoding == "latex" else value
+    return _ESCAPE_COMMAND.sub(lambda m: "{" + m.group(0) + "}", value)
 
 
 def _encode_words(text: str, encoding: Encoding) -> list[str]:
@@ -59,17 +60,11 @@ def _one_group(text: str, encoding: Encoding) -> str:
     """A name BibTeX must never split (an organisation, a family name with no given name):
     `{The ATLAS Collaboration}`.
 
-    When it holds a command or a non-ASCII letter, in the `latex` encoding, it is written as
-    one BibTeX special character, `{\\relax{}École Polytechnique}`, letters in UTF-8: a plain
-    brace group is cut inside by BibTeX's label functions (alpha takes its first characters,
-    splitting `{\\'{E}}`), a special character never is; pandoc reads it as a literal name.
+    Its letters are UTF-8 in both encodings: BibTeX's label functions (alpha takes the first
+    characters) would cut an accent command inside the group, and pandoc, Zotero, citation-js
+    and citeproc-py all read the letters as a literal name.
     """
-    if encoding == "utf8":
-        return "{" + _encode_name_text(text, encoding) + "}"
-    value = encode_text(text, encoding="utf8", greek_as_math=False)
-    if value.isascii() and "\\" not in value:
-        return "{" + value + "}"
-    return "{\\relax{}" + value + "}"
+    return "{" + _encode_name_text(text, "utf8") + "}"
 
 
 def _case_protected(word: str) -> str:
@@ -125,6 +120,12 @@ def bibtex_names(authors: Iterable[str], *, encoding: Encoding = "latex") -> str
     if more:
         names.append("others")
     return " and ".join(names)
+
+
+def has_names(authors: Iterable[str]) -> bool:
+    """Whether any name of the list survives parsing (else the entry has no author)."""
+    kept, more = truncated(authors)
+    return more or any(n.literal or n.family for n in map(parse_name, kept))
 
 
 # --------------------------------------------------------------------------------------------

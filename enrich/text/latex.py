@@ -23,17 +23,17 @@ their bytes through unchanged and biber reads UTF-8.
 `encoding="utf8"` keeps every non-ASCII character as it is. Both modes escape the ASCII
 specials the same way.
 
-Literal braces are the hard case: classic BibTeX counts `\\{` and `\\}` like any brace, while
-bibtexparser and biber skip escaped ones, so one literal brace unbalances the entry for one of
-them. Each literal brace is therefore written with an invisible partner,
-`\\{\\vphantom{\\}}` and `\\vphantom{\\{}\\}`, balanced for all three readers (the form Zotero
-uses; pandoc reads it back as the bare brace).
+Text fields (titles, abstracts, notes) are plain text by the time they get here
+(`enrich.text.tex` converts arXiv's TeX) and are written by `encode_plain`: UTF-8, with only
+what BibTeX or LaTeX would misread spelled differently. `encode_text` (with the command table
+above) is for names, whose letters classic BibTeX must see as single characters.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -277,10 +277,9 @@ def _balanced(text: str, *, count_escaped: bool) -> bool:
 # --------------------------------------------------------------------------------------------
 # Encoding text
 
-LBRACE = r"\{\vphantom{\}}"
-RBRACE = r"\vphantom{\{}\}"
 _ASCII_SPECIAL = {
-    "\\": r"\textbackslash{}", "{": LBRACE, "}": RBRACE, "$": r"\$", "&": r"\&", "%": r"\%",
+    "\\": r"\textbackslash{}", "{": r"$\lbrace$", "}": r"$\rbrace$", "$": r"\$", "&": r"\&",
+    "%": r"\%",
     "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
     "<": r"\textless{}", ">": r"\textgreater{}", "|": "$|$",
 }
@@ -374,46 +373,87 @@ def encode_text(text: str, *, encoding: Encoding = "latex", greek_as_math: bool 
     return "".join(out)
 
 
-_LEFTOVER = re.compile(r"[^\x00-\x7f][\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff]*")
-
-
-def atomic_letters(value: str) -> str:
-    """Each non-ASCII character left in an encoded value as a BibTeX "special character",
-    `{\\relax{}Ș}`.
-
-    Classic BibTeX counts bytes: styles that abbreviate names (abbrv, alpha, IEEEtran, natbib's
-    abbrvnat) take the first *byte* of a multi-byte UTF-8 letter and write broken UTF-8 into
-    the .bbl. A brace group that starts with a command is one character to BibTeX, copied whole;
-    `\\relax{}` prints nothing, pandoc drops it and biber computes initials through it.
-    Used for names in the `latex` encoding (see docs/references.md for Zotero's importer).
-    """
-    return _LEFTOVER.sub(lambda m: "{\\relax{}" + m.group(0) + "}", value)
-
-
 def _is_greek(ch: str) -> bool:
     return bool(ch) and ("\u0370" <= ch <= "\u03ff" or "\u1f00" <= ch <= "\u1fff")
 
 
-def to_latex(text: str, *, encoding: Encoding = "latex", math: bool = True) -> str:
-    """A BibTeX field value for free text (abstract, note, …): cleaned, math kept, escaped."""
-    segments = split_math(clean(text)) if math else [Segment(clean(text))]
-    return "".join(_math(seg.text) if seg.math else encode_text(decode_tex(seg.text),
-                                                                encoding=encoding)
-                   for seg in segments)
+# --------------------------------------------------------------------------------------------
+# Plain text → a field value
+
+# Characters of plain text that a BibTeX value cannot hold as they are, and the spelling the
+# readers we check (BibTeX and LaTeX, biber, pandoc, citation-js, Better BibTeX's parser,
+# Zotero) turn back into the character. A literal brace is `\{`/`\}`: the one spelling all of
+# them read as a brace (`\textbraceleft` is dropped by pandoc 2.17 and kept as a command by
+# Zotero; `$\lbrace$` reads as "\lbrace" in pandoc and citation-js and as "łbrace" in
+# Zotero). Classic BibTeX counts `\{` as a brace, so only braces that pair up are written
+# (`unmatched_braces`; enrich.text.tex drops the others). citeproc-py reads no spelling of a
+# brace at all (docs/references.md, *Known limits*).
+_PLAIN_SPECIAL = {
+    "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "\\": r"$\backslash$",
+}
+# Text commands written bare (`\textasciitilde 10`): citeproc-py cannot read a command that
+# ends a brace group (`{\textasciitilde}`, `\textasciitilde{}`), and every reader reads this.
+_PLAIN_COMMAND = {"~": r"\textasciitilde", "^": r"\textasciicircum"}
 
 
-def to_plain(text: str) -> str:
-    """Readable Unicode for non-TeX consumers (CSL-JSON): cleaned, TeX accents decoded, math
-    kept between its dollars as arXiv wrote it."""
-    return "".join(f"${seg.text}$" if seg.math else decode_tex(seg.text)
-                   for seg in split_math(clean(text)))
+def unmatched_braces(text: str) -> set[int]:
+    """The positions of the braces in `text` that have no partner (`{` before its `}`)."""
+    opened: list[int] = []
+    lone: set[int] = set()
+    for i, ch in enumerate(text):
+        if ch == "{":
+            opened.append(i)
+        elif ch == "}":
+            if opened:
+                opened.pop()
+            else:
+                lone.add(i)
+    return lone | set(opened)
 
 
-def _math(body: str) -> str:
-    kept = math_body(body)
-    if kept is None:  # pragma: no cover - split_math only yields bodies that pass
-        raise ValueError("not keepable math")
-    return f"${kept}$"
+def matched_braces(text: str) -> str:
+    """`text` without the braces that have no partner: no BibTeX value can hold one as a
+    character that every reader reads (a lone `\\{` unbalances classic BibTeX)."""
+    lone = unmatched_braces(text)
+    return "".join(ch for i, ch in enumerate(text) if i not in lone) if lone else text
+
+
+def encode_plain(text: str) -> str:
+    """Plain text (no TeX in it: see `enrich.text.tex`) as a BibTeX field value.
+
+    Only what BibTeX or LaTeX would misread is spelled differently: `& % $ # _` and the braces
+    that pair up escaped (a brace without its partner is left out), backslashes as a math
+    symbol, `~` and `^` as bare text commands; everything else, every non-ASCII character
+    included, is written as it is (pdfLaTeX reads UTF-8; biber, pandoc and reference managers
+    read it natively). `< > |` are written as they are, which typesets them with T1 fonts (the
+    OT1 default prints ¡ ¿ —).
+    """
+    return _encode_plain(matched_braces(text))
+
+
+def _encode_plain(text: str) -> str:
+    out: list[str] = []
+    for i, ch in enumerate(text):
+        if ch in _PLAIN_SPECIAL:
+            out.append(_PLAIN_SPECIAL[ch])
+        elif ch in _PLAIN_COMMAND:
+            after = text[i + 1:i + 2]
+            # A control word eats the spaces after it: a letter or digit needs one space
+            # between, a following space becomes a tie (the space LaTeX keeps).
+            if after.isascii() and after.isalnum():
+                out.append(_PLAIN_COMMAND[ch] + " ")
+            elif not after or after == " ":
+                out.append(_PLAIN_COMMAND[ch] + "~")
+            else:
+                out.append(_PLAIN_COMMAND[ch])
+        elif ch == " " and i and text[i - 1] in _PLAIN_COMMAND:
+            continue  # written as the tie above
+        elif ch == "\u00a0":
+            out.append("~")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -439,32 +479,26 @@ def needs_protection(word: str) -> bool:
     return False
 
 
-def title_to_latex(title: str, *, encoding: Encoding = "latex") -> str:
-    """A BibTeX `title`: escaped like `to_latex`, with math and case-sensitive words braced one
-    by one (`{CyCLIP}: Cyclic …`, `{$\\ell_1$}`) so styles that change case keep them."""
+def title_to_latex(title: str, spans: Sequence[tuple[int, int]]) -> str:
+    """A BibTeX `title` from a plain-text title: encoded like `encode_plain`, with the spans
+    that keep their case (acronyms, mixed case, proper nouns: `enrich.text.terms`) braced one
+    by one, never the whole title (`{CyCLIP}: Cyclic …`, `{Gaussian} Splatting`)."""
+    lone = unmatched_braces(title)
+
+    def piece(start: int, end: int) -> str:
+        return _encode_plain("".join(title[i] for i in range(start, end) if i not in lone))
+
     out: list[str] = []
-    for seg in split_math(clean(title)):
-        if seg.math:
-            out.append("{" + _math(seg.text) + "}")
-        else:
-            out.append(_protect_words(smart_quotes(decode_tex(seg.text)), encoding))
+    pos = 0
+    for start, end in spans:
+        out.append(piece(pos, start))
+        kept = piece(start, end)
+        # `{\\…` is a BibTeX "special character", whose letters styles do change the case of:
+        # a span that starts with a command (`\\#1Team`, `\\textasciitilde ABC`) is braced twice.
+        out.append("{{" + kept + "}}" if kept.startswith("\\") else "{" + kept + "}")
+        pos = end
+    out.append(piece(pos, len(title)))
     return "".join(out)
-
-
-def _protect_words(text: str, encoding: Encoding) -> str:
-    words = text.split(" ")
-    out = []
-    for word in words:
-        match = _WORD_EDGE.match(word)
-        assert match is not None  # the pattern matches every string
-        lead, core, trail = match.groups()
-        if core and needs_protection(core):
-            out.append(encode_text(lead, encoding=encoding) + "{"
-                       + encode_text(core, encoding=encoding) + "}"
-                       + encode_text(trail, encoding=encoding))
-        else:
-            out.append(encode_text(word, encoding=encoding))
-    return " ".join(out)
 
 
 # --------------------------------------------------------------------------------------------
