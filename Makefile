@@ -25,9 +25,12 @@ $(VENV)/.run-installed: pyproject.toml constraints.txt
 	$(call install,.)
 	touch $@
 
+# (In a variable: `call` would split `.[test,lint]` at its comma.)
+TEST_EXTRAS := .[test,lint]
+
 $(VENV)/.test-installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(call install,.[test,lint])
+	$(call install,$(TEST_EXTRAS))
 	touch $@ $(VENV)/.run-installed
 
 # Our own modules compiled ahead (the installer compiles the rest; this is quick when nothing
