@@ -233,6 +233,12 @@ EDGE_CASES: list[tuple[str, str, list[E]]] = [
      "We study\nthings at length.\nPDF 9 pages\n" + SHOT + FOOT,
      [(6, "A Title That Was Wrapped Over Lines", AB, "We study things at length.", "9 pages",
        None, D1)]),
+    ("an abstract wrapped so that a footer word stands alone on a line",
+     HEAD + "A Title\n\nAuthors:Ann Lee, Bo Chen\n\nWe compare newer and\nOLDER\nmodels, "
+     "then the\nNext\nones.\nPDF\n" + SHOT + "Next\n" + _entry("After") + FOOT,
+     [(6, "A Title", AB, "We compare newer and OLDER models, then the Next ones.", None, None,
+       D1),
+      (20, "After", AB, "We study things.", None, None, D1)]),
     ("double-spaced title",
      HEAD + "A Title That Was\n\nDouble Spaced\n\nAuthors:Ann Lee, Bo Chen\n\nWe study things."
      "\nPDF\n" + SHOT + FOOT,

@@ -152,6 +152,7 @@ class _Chunk:
     ended_by: str = "eof"
     date: date | None = None
     after_footer: bool = False  # blog chrome came before it: only a real paper counts
+    in_abstract: bool = False  # past its `Authors:` line, before its PDF line
 
 
 # --------------------------------------------------------------------------------------------
@@ -1022,6 +1023,12 @@ class _Builder:
             return
         elif not self.seen_date:
             self._header(line)
+        elif (kind == "footer" and self.current is not None and self.current.in_abstract
+              and not line.text.startswith(_FOOTER_PREFIXES)):
+            # "Next", "Older", … alone on a line between an entry's authors and its PDF line is
+            # a wrapped abstract's word: blog chrome comes after a paper, not inside one.
+            line.kind = "text"
+            self.current.lines.append(line)
         elif kind == "footer":
             # Blog chrome ends the papers, but does not hide a paper that still follows it.
             self.close("footer")
@@ -1038,8 +1045,12 @@ class _Builder:
             if self.current is None:
                 self.current = _Chunk(date=self.section_date, after_footer=self.after_footer)
             self.current.lines.append(line)
-            if kind == "pdf" and self.form == "text":
-                self.close("pdf")
+            if kind == "authors":
+                self.current.in_abstract = True
+            elif kind == "pdf":
+                self.current.in_abstract = False
+                if self.form == "text":
+                    self.close("pdf")
 
     def _note(self, line: _Line) -> None:
         """Remember what the category and the errors may need from the first lines."""
