@@ -56,7 +56,7 @@ pytest: $(VENV)/.test-installed tools
 test: lint pytest
 
 bench: $(VENV)/.test-installed
-	$(BIN)/python -m bench.scale
+	$(BIN)/python -m bench
 
 bench-startup: $(VENV)/.test-installed
 	$(BIN)/python -m bench.startup
