@@ -266,6 +266,13 @@ def _run(args: argparse.Namespace) -> int:
     for source in map(Path, args.sources):
         if not (source.is_dir() or source.is_file()):
             raise InputNotFoundError("no such digest file or directory", path=str(source))
+    # A mistake in the user's protected-terms file, too (exit 3): only runs that set it pay
+    # for loading the settings and the pipeline here.
+    if any(key.upper() == "BIBTEX_PROTECTED_TERMS" for key in os.environ):
+        from enrich.pipeline import protected_terms
+        from enrich.settings import load_settings
+
+        protected_terms(load_settings().bibtex_protected_terms)
     out = Path(args.output)
     check_output_dir(out, force=args.force)
     if args.wait <= 0 and not lock_is_free(out):
@@ -285,12 +292,7 @@ def _run(args: argparse.Namespace) -> int:
         # The local server starts here, before Prefect is imported: it comes up while the
         # flow's modules load.
         prefect = _connect_prefect(progress)
-        from enrich.pipeline import protected_terms
-        from enrich.settings import load_settings
         from flows.enrich_flow import enrich_digests
-
-        # A mistake in the user's protected-terms file, in one line (exit 3), before any lookup.
-        protected_terms(load_settings().bibtex_protected_terms)
         from flows.progress import installed
         from flows.summary import terminal_text
 

@@ -63,7 +63,21 @@ def stop_local_servers() -> None:
         LocalServer(_SERVER_HOMES.pop()).stop(force=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_server_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """In-process runs (`flows.cli.main`) too never start a server in the developer's home."""
+    home = tmp_path_factory.mktemp("digest-enrich-home")
+    before = os.environ.get("DIGEST_ENRICH_HOME")
+    os.environ["DIGEST_ENRICH_HOME"] = str(home)
+    yield home
+    if before is None:
+        os.environ.pop("DIGEST_ENRICH_HOME", None)
+    else:
+        os.environ["DIGEST_ENRICH_HOME"] = before
+
+
 @pytest.fixture(autouse=True)
-def _no_local_server_outlives_its_test() -> Iterator[None]:
+def _no_local_server_outlives_its_test(_private_server_home: Path) -> Iterator[None]:
+    _SERVER_HOMES.add(_private_server_home)
     yield
     stop_local_servers()
