@@ -5,7 +5,8 @@
 Every case is a fresh process, timed from its start to its exit (wall), with the time to its
 first byte on stderr (how long the user waits for a sign of life) and, for our runs, the flow's
 own seconds from the summary ("in X s": the pipeline and its Prefect tasks). The fakes
-(`tests.fakes`: arXiv and GitHub on loopback, ARXIV_MIN_INTERVAL=0) run in this process; every
+(`tests.fakes`: arXiv, GitHub, Hugging Face, Semantic Scholar and dblp on loopback, no request
+interval) run in this process; every
 case gets a private PREFECT_HOME and DIGEST_ENRICH_HOME, "first" in fresh ones, "warm" again in
 the same ones.
 
@@ -54,14 +55,18 @@ import httpx
 
 from flows.local_server import LocalServer
 from tests.fakes.arxiv_api import FakeArxiv
+from tests.fakes.dblp_api import FakeDblp
 from tests.fakes.github_api import FakeGitHub
 from tests.fakes.github_corpus import FakeRepo, GitHubCorpus
+from tests.fakes.hf_api import FakeHuggingFace
+from tests.fakes.s2_api import FakeSemanticScholar
 from tests.support.corpus import generate
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
 RESULTS = Path(__file__).resolve().parent / "results"
-SCRUB = ("ARXIV_", "GITHUB_", "PREFECT_", "DIGEST_ENRICH_", "BIBTEX_")
+SCRUB = ("ARXIV_", "GITHUB_", "PREFECT_", "DIGEST_ENRICH_", "BIBTEX_", "HF_", "S2_", "DBLP_",
+         "PUBLISHED_")
 
 BARE_FLOW = '''
 from prefect import flow, task
@@ -145,6 +150,9 @@ class World:
     bare_flow: Path
     made: int = 0
     homes: list[Path] = field(default_factory=list)
+    # HF, S2 and dblp on loopback too (knowing none of the papers): a run asks each of them as
+    # it would the real services, with no interval, like arXiv here.
+    sources: dict[str, str] = field(default_factory=dict)
 
     def fresh(self, name: str) -> Path:
         self.made += 1
@@ -160,7 +168,7 @@ class World:
                     # Stopped at the end anyway; should the bench be killed, soon after.
                     "DIGEST_ENRICH_SERVER_IDLE_MINUTES": "10",
                     "ARXIV_API_URL": self.arxiv.url, "GITHUB_API_URL": self.github.url,
-                    "ARXIV_MIN_INTERVAL": "0"})
+                    "ARXIV_MIN_INTERVAL": "0", **self.sources})
         env.update(extra)
         return env
 
@@ -312,7 +320,8 @@ def sizes_round(world: World, sizes: Sequence[int]) -> list[dict[str, Any]]:
                                              forks=0) for i, name in enumerate(repos)))
         with FakeArxiv(corpus.papers) as arxiv, \
                 FakeGitHub(github, anonymous_quota=10**9) as fake_github:
-            sized = World(arxiv, fake_github, world.root, world.bare_flow, world.made)
+            sized = World(arxiv, fake_github, world.root, world.bare_flow, world.made,
+                          sources=world.sources)
             home = sized.fresh(f"size-{entries}")
             digests = home / "digests"
             corpus.write(digests)
@@ -414,11 +423,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = [int(n) for n in args.sizes.split(",") if n]
 
     with tempfile.TemporaryDirectory(prefix="startup-bench-") as tmp, FakeArxiv() as arxiv, \
-            FakeGitHub() as github:
+            FakeGitHub() as github, FakeHuggingFace() as hf, FakeSemanticScholar() as s2, \
+            FakeDblp() as dblp:
         root = Path(tmp)
         bare_flow = root / "bare_flow.py"
         bare_flow.write_text(BARE_FLOW, encoding="utf-8")
-        world = World(arxiv, github, root / "homes", bare_flow)
+        world = World(arxiv, github, root / "homes", bare_flow,
+                      sources={"HF_API_URL": hf.url, "HF_MIN_INTERVAL": "0",
+                               "S2_API_URL": s2.url, "S2_MIN_INTERVAL": "0",
+                               "DBLP_API_URL": dblp.url, "DBLP_MIN_INTERVAL": "0"})
         try:
             rounds = []
             for i in range(args.repeat):
