@@ -6,9 +6,8 @@ Every case is a fresh process, timed from its start to its exit (wall), with the
 first byte on stderr (how long the user waits for a sign of life) and, for our runs, the flow's
 own seconds from the summary ("in X s": the pipeline and its Prefect tasks). The fakes
 (`tests.fakes`: arXiv, GitHub, Hugging Face, Semantic Scholar and dblp on loopback, no request
-interval) run in this process; every
-case gets a private PREFECT_HOME and DIGEST_ENRICH_HOME, "first" in fresh ones, "warm" again in
-the same ones.
+interval) run in this process; every case gets a private PREFECT_HOME and DIGEST_ENRICH_HOME,
+"first" in fresh ones, "warm" again in the same ones.
 
 * **bare flow**: one task in one flow (`python bare_flow.py`), Prefect's defaults: its embedded
   server starts and stops with the process. The yardstick of the ratios.
