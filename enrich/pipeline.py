@@ -41,6 +41,7 @@ from enrich.errors import (
 )
 from enrich.net.gate import Gate, process_gate
 from enrich.net.retry import RetryStats
+from enrich.net.service import JsonService
 from enrich.progress import Progress, Tally, silent
 from enrich.published.dblp_client import DblpClient
 from enrich.published.model import DblpRecord, S2Record
@@ -286,6 +287,15 @@ def _count(statuses: dict[str, int], outcome: str) -> None:
     statuses[outcome] = statuses.get(outcome, 0) + 1
 
 
+def _asked(stats: SourceStats, service: JsonService, statuses: dict[str, int],
+           unavailable: str | None) -> SourceStats:
+    """`stats` completed with what the service saw: requests, waits, outcomes, an outage."""
+    requests, waited = service.snapshot()
+    return stats.model_copy(update={"requests": requests, "wait": round(waited, 3),
+                                    "statuses": dict(sorted(statuses.items())),
+                                    "unavailable": unavailable})
+
+
 def _stop_reason(exc: RemoteError) -> tuple[Literal["error", "deferred"], str]:
     """How a service's failure is recorded on the papers it leaves unasked."""
     if isinstance(exc, RateLimitedError):
@@ -348,10 +358,7 @@ def read_huggingface(digests: Sequence[Digest], *, settings: Settings, state: St
     finally:
         client.close()
     tally.finish()
-    requests, waited = client.service.snapshot()
-    return stats.model_copy(update={"requests": requests, "wait": round(waited, 3),
-                                    "statuses": dict(sorted(statuses.items())),
-                                    "unavailable": unavailable})
+    return _asked(stats, client.service, statuses, unavailable)
 
 
 # --------------------------------------------------------------------------------------------
@@ -454,10 +461,7 @@ def _ask_s2(due: Sequence[str], *, settings: Settings, gate: Gate | None,
             tally.add(batch)
     finally:
         client.close()
-    requests, waited = client.service.snapshot()
-    return stats.model_copy(update={"requests": requests, "wait": round(waited, 3),
-                                    "statuses": dict(sorted(statuses.items())),
-                                    "unavailable": unavailable})
+    return _asked(stats, client.service, statuses, unavailable)
 
 
 def _ask_dblp(due: Sequence[str], papers: dict[str, ArxivPaper], *, settings: Settings,
@@ -497,10 +501,7 @@ def _ask_dblp(due: Sequence[str], papers: dict[str, ArxivPaper], *, settings: Se
             tally.add([arxiv_id])
     finally:
         client.close()
-    requests, waited = client.service.snapshot()
-    return stats.model_copy(update={"requests": requests, "wait": round(waited, 3),
-                                    "statuses": dict(sorted(statuses.items())),
-                                    "unavailable": unavailable})
+    return _asked(stats, client.service, statuses, unavailable)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1023,13 +1023,7 @@ class _Builder:
             return
         elif not self.seen_date:
             self._header(line)
-        elif (kind == "footer" and self.current is not None and self.current.in_abstract
-              and not line.text.startswith(_FOOTER_PREFIXES)):
-            # "Next", "Older", … alone on a line between an entry's authors and its PDF line is
-            # a wrapped abstract's word: blog chrome comes after a paper, not inside one.
-            line.kind = "text"
-            self.current.lines.append(line)
-        elif kind == "footer":
+        elif kind == "footer" and not self._wrapped_word(line):
             # Blog chrome ends the papers, but does not hide a paper that still follows it.
             self.close("footer")
             self.after_footer = True
@@ -1042,15 +1036,28 @@ class _Builder:
         elif self.current is None and (kind == "blank" or self.form == "markdown"):
             return  # markdown text outside a `## title` block (summaries, notes) is no paper's
         else:
-            if self.current is None:
-                self.current = _Chunk(date=self.section_date, after_footer=self.after_footer)
-            self.current.lines.append(line)
-            if kind == "authors":
-                self.current.in_abstract = True
-            elif kind == "pdf":
-                self.current.in_abstract = False
-                if self.form == "text":
-                    self.close("pdf")
+            self._append(line)
+
+    def _wrapped_word(self, line: _Line) -> bool:
+        """Is this footer line ("Next", "Older", …) a wrapped abstract's word? It is, alone
+        on a line between an entry's authors and its PDF line: blog chrome comes after a paper,
+        not inside one. It then becomes text."""
+        if (self.current is None or not self.current.in_abstract
+                or line.text.startswith(_FOOTER_PREFIXES)):
+            return False
+        line.kind = "text"
+        return True
+
+    def _append(self, line: _Line) -> None:
+        if self.current is None:
+            self.current = _Chunk(date=self.section_date, after_footer=self.after_footer)
+        self.current.lines.append(line)
+        if line.kind == "authors":
+            self.current.in_abstract = True
+        elif line.kind == "pdf":
+            self.current.in_abstract = False
+            if self.form == "text":
+                self.close("pdf")
 
     def _note(self, line: _Line) -> None:
         """Remember what the category and the errors may need from the first lines."""

@@ -31,7 +31,7 @@ import re
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -46,6 +46,7 @@ from enrich.net.http import (
     RateLimitWaitError,
     TransientError,
     exchange,
+    make_client,
     public_url,
     retry_after_seconds,
 )
@@ -131,6 +132,22 @@ class JsonService:
         self._blocked_until: float | None = None
         self._down: str | None = None
         self.stats = ServiceStats()
+
+    @classmethod
+    def connect(cls, service: str, *, base_url: str, user_agent: str, timeout: float,
+                headers: Mapping[str, str], max_attempts: int, budget: float, backoff: float,
+                gate: Gate, deadline: float | None, max_wait: float,
+                secrets: Sequence[str] = (), transport: httpx.BaseTransport | None = None,
+                sleep: Callable[[float], None], clock: Callable[[], float]) -> JsonService:
+        """The service at `base_url`: one connection, JSON asked for, a few quick attempts
+        when it is unreachable, `max_attempts` within `budget` seconds otherwise."""
+        http = make_client(base_url=base_url.rstrip("/"), user_agent=user_agent,
+                           timeout=timeout, headers={"Accept": "application/json", **headers},
+                           max_connections=1, transport=transport)
+        policy = RetryPolicy(max_attempts=max_attempts, budget=budget, backoff=backoff,
+                             unreachable_attempts=2)
+        return cls(service, http=http, policy=policy, gate=gate, deadline=deadline,
+                   max_wait=max_wait, secrets=secrets, sleep=sleep, clock=clock)
 
     def close(self) -> None:
         self._http.close()
@@ -289,3 +306,23 @@ class JsonService:
 
 def _from_epoch(seconds: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(round(seconds), dt.UTC)
+
+
+class ServiceClient:
+    """A client of one `JsonService`: what the HF, S2 and dblp clients share around it."""
+
+    def __init__(self, service: JsonService) -> None:
+        self._service = service
+
+    @property
+    def service(self) -> JsonService:
+        return self._service
+
+    def close(self) -> None:
+        self._service.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

@@ -26,9 +26,8 @@ import httpx
 
 from enrich.errors import BadResponseError
 from enrich.net.gate import Gate, process_gate
-from enrich.net.http import make_client, public_url
-from enrich.net.retry import RetryPolicy
-from enrich.net.service import JsonReply, JsonService
+from enrich.net.http import public_url
+from enrich.net.service import JsonReply, JsonService, ServiceClient
 from enrich.published.model import DblpHit
 from enrich.settings import Settings
 
@@ -44,41 +43,20 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MAX_TEXT = 2000
 
 
-class DblpClient:
+class DblpClient(ServiceClient):
     """Search dblp's publications, politely."""
-
-    def __init__(self, service: JsonService) -> None:
-        self._service = service
 
     @classmethod
     def from_settings(cls, settings: Settings, transport: httpx.BaseTransport | None = None,
                       *, gate: Gate | None = None, sleep: Callable[[float], None] = time.sleep,
                       clock: Callable[[], float] = time.time) -> DblpClient:
-        http = make_client(base_url=settings.dblp_api_url.rstrip("/"),
-                           user_agent=settings.user_agent, timeout=settings.dblp_timeout,
-                           headers={"Accept": "application/json"}, max_connections=1,
-                           transport=transport)
-        policy = RetryPolicy(max_attempts=settings.dblp_max_attempts,
-                             budget=settings.dblp_retry_budget, backoff=BACKOFF,
-                             unreachable_attempts=2)
-        service = JsonService(SERVICE, http=http, policy=policy,
-                              gate=gate or process_gate("dblp", settings.dblp_min_interval),
-                              deadline=settings.dblp_deadline, max_wait=60.0,
-                              sleep=sleep, clock=clock)
-        return cls(service)
-
-    @property
-    def service(self) -> JsonService:
-        return self._service
-
-    def close(self) -> None:
-        self._service.close()
-
-    def __enter__(self) -> DblpClient:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
+        return cls(JsonService.connect(
+            SERVICE, base_url=settings.dblp_api_url, user_agent=settings.user_agent,
+            timeout=settings.dblp_timeout, headers={},
+            max_attempts=settings.dblp_max_attempts, budget=settings.dblp_retry_budget,
+            backoff=BACKOFF, gate=gate or process_gate("dblp", settings.dblp_min_interval),
+            deadline=settings.dblp_deadline, max_wait=60.0, transport=transport,
+            sleep=sleep, clock=clock))
 
     def search(self, query: str, *, hits: int = HITS) -> tuple[tuple[DblpHit, ...], JsonReply]:
         """Publications matching `query` (at most `hits`), and the answer they came in.

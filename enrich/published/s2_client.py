@@ -23,9 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, Validat
 
 from enrich.errors import BadResponseError
 from enrich.net.gate import Gate, process_gate
-from enrich.net.http import make_client, public_url
-from enrich.net.retry import RetryPolicy
-from enrich.net.service import JsonService
+from enrich.net.http import public_url
+from enrich.net.service import JsonService, ServiceClient
 from enrich.published.model import S2Paper, S2Record
 from enrich.settings import Settings
 from enrich.text.identifiers import base_id
@@ -106,45 +105,22 @@ class _PaperDoc(BaseModel):
             citation_count=self.citationCount)
 
 
-class SemanticScholarClient:
+class SemanticScholarClient(ServiceClient):
     """Read Semantic Scholar's records of arXiv papers, up to 500 per request."""
-
-    def __init__(self, service: JsonService) -> None:
-        self._service = service
 
     @classmethod
     def from_settings(cls, settings: Settings, transport: httpx.BaseTransport | None = None,
                       *, gate: Gate | None = None, sleep: Callable[[float], None] = time.sleep,
                       clock: Callable[[], float] = time.time) -> SemanticScholarClient:
         key = settings.s2_api_key_value
-        headers = {"Accept": "application/json"}
-        if key:
-            headers["x-api-key"] = key
-        http = make_client(base_url=settings.s2_api_url.rstrip("/"),
-                           user_agent=settings.user_agent, timeout=settings.s2_timeout,
-                           headers=headers, max_connections=1, transport=transport)
-        policy = RetryPolicy(max_attempts=settings.s2_max_attempts,
-                             budget=settings.s2_retry_budget, backoff=BACKOFF,
-                             unreachable_attempts=2)
-        service = JsonService(SERVICE, http=http, policy=policy,
-                              gate=gate or process_gate("semantic-scholar",
-                                                        settings.s2_min_interval),
-                              deadline=settings.s2_deadline, max_wait=60.0,
-                              secrets=(key or "",), sleep=sleep, clock=clock)
-        return cls(service)
-
-    @property
-    def service(self) -> JsonService:
-        return self._service
-
-    def close(self) -> None:
-        self._service.close()
-
-    def __enter__(self) -> SemanticScholarClient:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
+        return cls(JsonService.connect(
+            SERVICE, base_url=settings.s2_api_url, user_agent=settings.user_agent,
+            timeout=settings.s2_timeout, headers={"x-api-key": key} if key else {},
+            max_attempts=settings.s2_max_attempts, budget=settings.s2_retry_budget,
+            backoff=BACKOFF,
+            gate=gate or process_gate("semantic-scholar", settings.s2_min_interval),
+            deadline=settings.s2_deadline, max_wait=60.0, secrets=(key or "",),
+            transport=transport, sleep=sleep, clock=clock))
 
     def papers(self, arxiv_ids: Sequence[str]) -> list[S2Record]:
         """S2's records of up to 500 arXiv papers in one request, aligned with the IDs.

@@ -28,9 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from enrich.errors import BadResponseError
 from enrich.net.gate import Gate, process_gate
-from enrich.net.http import make_client, public_url
-from enrich.net.retry import RetryPolicy
-from enrich.net.service import JsonService
+from enrich.net.http import public_url
+from enrich.net.service import JsonService, ServiceClient
 from enrich.repos.model import HfRecord
 from enrich.settings import Settings
 from enrich.text.identifiers import base_id
@@ -57,44 +56,22 @@ class _PaperDoc(BaseModel):
     projectPage: StrictStr | None = Field(default=None, pattern=_URL)  # noqa: N815
 
 
-class HuggingFaceClient:
+class HuggingFaceClient(ServiceClient):
     """Read Hugging Face Papers' record of arXiv papers, one request each."""
-
-    def __init__(self, service: JsonService) -> None:
-        self._service = service
 
     @classmethod
     def from_settings(cls, settings: Settings, transport: httpx.BaseTransport | None = None,
                       *, gate: Gate | None = None, sleep: Callable[[float], None] = time.sleep,
                       clock: Callable[[], float] = time.time) -> HuggingFaceClient:
         token = settings.hf_token_value
-        headers = {"Accept": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        http = make_client(base_url=settings.hf_api_url.rstrip("/"),
-                           user_agent=settings.user_agent, timeout=settings.hf_timeout,
-                           headers=headers, max_connections=1, transport=transport)
-        policy = RetryPolicy(max_attempts=settings.hf_max_attempts,
-                             budget=settings.hf_retry_budget, backoff=BACKOFF,
-                             unreachable_attempts=2)
-        service = JsonService(SERVICE, http=http, policy=policy,
-                              gate=gate or process_gate("huggingface", settings.hf_interval),
-                              deadline=settings.hf_deadline, max_wait=settings.hf_max_wait,
-                              secrets=(token or "",), sleep=sleep, clock=clock)
-        return cls(service)
-
-    @property
-    def service(self) -> JsonService:
-        return self._service
-
-    def close(self) -> None:
-        self._service.close()
-
-    def __enter__(self) -> HuggingFaceClient:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
+        return cls(JsonService.connect(
+            SERVICE, base_url=settings.hf_api_url, user_agent=settings.user_agent,
+            timeout=settings.hf_timeout,
+            headers={"Authorization": f"Bearer {token}"} if token else {},
+            max_attempts=settings.hf_max_attempts, budget=settings.hf_retry_budget,
+            backoff=BACKOFF, gate=gate or process_gate("huggingface", settings.hf_interval),
+            deadline=settings.hf_deadline, max_wait=settings.hf_max_wait,
+            secrets=(token or "",), transport=transport, sleep=sleep, clock=clock))
 
     def get_paper(self, arxiv_id: str) -> HfRecord:
         """HF's record of the paper: `found` (with its links) or `absent` (404).

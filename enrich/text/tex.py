@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from enrich.text.latex import clean, matched_braces
+from enrich.text.latex import clean, matched_braces, smart_quotes
 
 # --------------------------------------------------------------------------------------------
 # Tables
@@ -404,7 +404,7 @@ def tex_to_text(text: str) -> str:
         out.append(math_to_text(text[start + 1:end - 1]))
         pos = end
     out.append(_without_math(text[pos:]))
-    return _smart_quotes(clean(matched_braces("".join(out))))
+    return smart_quotes(clean(matched_braces("".join(out))))
 
 
 def _without_math(text: str) -> str:
@@ -418,18 +418,4 @@ def _without_math(text: str) -> str:
         out.append(url)
         pos = match.end()
     out.append(_text_part(text[pos:]))
-    return "".join(out)
-
-
-def _smart_quotes(text: str) -> str:
-    """Straight double quotes as typographic ones (“ opening after a space or bracket)."""
-    out = []
-    for i, ch in enumerate(text):
-        before = text[i - 1] if i else " "
-        if ch != '"':
-            out.append(ch)
-        elif before.isspace() or before in "([{":
-            out.append("\u201c")
-        else:
-            out.append("\u201d")
     return "".join(out)
