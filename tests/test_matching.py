@@ -252,6 +252,23 @@ def test_an_id_hint_sharing_only_a_common_surname_is_refused() -> None:
     assert decide_by_hint(q(CLIC_TITLE, CLIC_AUTHORS), stranger) is None
 
 
+def test_an_id_hint_to_a_neighbouring_paper_of_the_same_group_is_refused() -> None:
+    # Found at 10,000 generated entries: the link names the group's other paper, whose title
+    # extends the entry's and which shares one of its two authors, but not the first.
+    title = "Zero-Shot Knowledge Distillation with Reinforcement Learning for Stereo Matching"
+    query = q(title, ("Lei Zhang", "Hao He"), abstract="We study zero-shot distillation for "
+              "stereo matching with a reinforcement learning teacher and cyclic consistency.",
+              arxiv_id_hint="2308.01134")
+    neighbour = paper("2308.01134", title + " with Frequency Decomposition",
+                      ["Ahmed Yang", "Hao He"], published="2023-08-03",
+                      abstract="Frequency bands are separated before matching, and each band "
+                               "is distilled by its own student network on aerial images.")
+    assert decide_by_hint(query, neighbour) is None
+    # The same paper under its later, longer title, by the same first author, is accepted.
+    retitled = neighbour.model_copy(update={"authors": ("Lei Zhang", "Ahmed Yang")})
+    assert decide_by_hint(query, retitled) is not None
+
+
 def test_an_id_hint_to_a_later_paper_is_refused() -> None:
     assert decide_by_hint(q(CLIC_TITLE, CLIC_AUTHORS), CLIC_LATER) is None
 

@@ -215,16 +215,22 @@ def decide_by_hint(query: EntryQuery, paper: ArxivPaper) -> ArxivMatch | None:
     """Accept the paper the digest's own arXiv link names, unless it is plainly another paper.
 
     The hint is strong evidence, but a typo'd link must not put a stranger's paper in the
-    bibliography: the title must agree, or (for papers retitled later) most authors must
-    agree together with the title or abstract. None means: not this paper, search by title.
+    bibliography: the title must agree, or (for papers retitled later) half the authors or
+    more must agree together with the abstract, or with a similar title and the same first
+    author. None means: not this paper, search by title.
     """
     if implausible(paper, query.date):
         return None
     similarity = title_similarity(query.title, paper.title)
     agreement = author_agreement(query.authors, paper.authors)
     same_title = titles_agree(query.title, paper.title)
+    # A similar title with half the authors is also what a *neighbouring* paper of the same
+    # group looks like ("X" vs "X with Frequency Decomposition"): then the first author must
+    # be the same person too, or the abstract must agree.
+    first_agrees = bool(query.authors) and shared_authors(query.authors[:1], paper.authors) == 1
     retitled = agreement >= AUTHORS_AGREE and (
-        similarity >= 0.6 or abstract_containment(query.abstract, paper.abstract) >= ABSTRACT_AGREES
+        (similarity >= 0.6 and first_agrees)
+        or abstract_containment(query.abstract, paper.abstract) >= ABSTRACT_AGREES
     )
     if not (same_title and (agreement > 0 or not query.authors)) and not retitled:
         return None
