@@ -1,7 +1,7 @@
 """The whole pipeline at 100, 1,000 and 5,000 digest entries, against a naive baseline.
 
-    python -m bench [--sizes 100,1000,5000] [--seed 0] [--interval 0.002]
-                    [--naive-sample N] [--no-token] [--json PATH]
+    python -m bench.pipeline_bench [--sizes 100,1000,5000] [--seed 0] [--interval 0.002]
+                                   [--naive-sample N] [--no-token] [--json PATH]
 
 For each size, generate a corpus with `tests.support.corpus` (decoys, typos, retitled papers, papers
 not on arXiv, duplicates, GitHub links), serve its papers from the loopback fake arXiv and every
@@ -520,7 +520,7 @@ def check(results: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench",
+    parser = argparse.ArgumentParser(prog="python -m bench.pipeline_bench",
                                      description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)),
                         help="digest entries per corpus, comma-separated (default %(default)s)")
@@ -547,8 +547,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(figures, sort_keys=True))
         return 0
     sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
-    print(f"python -m bench: sizes {', '.join(map(str, sizes))}, interval {args.interval} s, "
-          "each variant in its own process", file=sys.stderr, flush=True)
+    print(f"python -m bench.pipeline_bench: sizes {', '.join(map(str, sizes))}, "
+          f"interval {args.interval} s, each variant in its own process", file=sys.stderr,
+          flush=True)
     began = time.perf_counter()
     results = run_sizes(sizes, seed=args.seed, interval=args.interval,
                         naive_sample=args.naive_sample, token=not args.no_token)

@@ -7,8 +7,9 @@ Cases, each against the loopback fakes in this process and a fresh output direct
 
 * `seeds/`: the repository's two seed digests, with the fakes' default corpora (the same
   services the end-to-end tests run against); `seeds-markdown/`: their markdown sources;
-* `bench-<N>/`: the generated benchmark corpus of N entries (`--seed`), as `python -m bench`
-  serves it (decoys, retitled papers, renamed/deleted/blocked repositories).
+* `bench-<N>/`: the generated benchmark corpus of N entries (`--seed`), as
+  `python -m bench.pipeline_bench` serves it (decoys, retitled papers, renamed, deleted and
+  blocked repositories).
 
 Only the rendered files are written (`references.bib`, `references.json`, `papers.jsonl`,
 `report.json`, `digests/`); the state database is left out (it holds wall-clock times).

@@ -26,7 +26,7 @@ def run_bench(tmp_path: Path, *options: str) -> tuple[str, dict[str, Any]]:
     """`python -m bench` at ENTRIES entries; its markdown tables and its JSON figures."""
     figures = tmp_path / "figures.json"
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--sizes", str(ENTRIES), "--seed", "0",
+        [sys.executable, "-m", "bench.pipeline_bench", "--sizes", str(ENTRIES), "--seed", "0",
          "--interval", "0.002", "--json", str(figures), *options],
         cwd=REPO, env=cli_env(tmp_path / "prefect"), capture_output=True, text=True,
         timeout=600, check=False)
