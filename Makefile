@@ -1,5 +1,6 @@
 # The two commands of the README:
-#   make run    set up (first time) and run the main job: seeds/ -> output/, embedded Prefect
+#   make run    set up (first time) and run the main job: seeds/ -> output/ (no server to set up:
+#               a local Prefect server starts in the background and stops itself when idle)
 #   make test   set up (first time, incl. bibtex/biber/pandoc) and run lint + the test suite
 # Everything is installed from this repository's own files (pyproject.toml, constraints.txt,
 # scripts/install-tools.sh), so a fresh clone needs nothing else.
