@@ -57,6 +57,7 @@ from lxml import etree
 
 from tests.fakes import textfold
 from tests.fakes.arxiv_corpus import FakePaper, Snapshot, load_corpus
+from tests.fakes.loopback import serve_until_interrupted
 
 API_PATH = "/api/query"
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -1270,8 +1271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with fake:
         print(f"fake arXiv API at {fake.url} ({len(fake.index.docs)} papers); Ctrl-C stops",
               flush=True)
-        with suppress(KeyboardInterrupt):
-            threading.Event().wait()
+        serve_until_interrupted()
     return 0
 
 

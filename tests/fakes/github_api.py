@@ -60,6 +60,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from tests.fakes.github_corpus import FakeRepo, GitHubCorpus, check, load_corpus
+from tests.fakes.loopback import serve_until_interrupted
 
 JSON_TYPE = "application/json; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
@@ -883,8 +884,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with fake:
         print(f"fake GitHub API at {fake.url} ({len(fake.repos)} repositories); Ctrl-C stops",
               flush=True)
-        with suppress(KeyboardInterrupt):
-            threading.Event().wait()
+        serve_until_interrupted()
     return 0
 
 

@@ -23,11 +23,16 @@ import threading
 import time
 import zlib
 from collections.abc import Iterable, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
-from tests.fakes.loopback import Answer, LoopbackFake, Request, json_answer
+from tests.fakes.loopback import (
+    Answer,
+    LoopbackFake,
+    Request,
+    json_answer,
+    serve_until_interrupted,
+)
 
 ANONYMOUS_QUOTA = 500
 TOKEN_QUOTA = 1000
@@ -139,8 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                    github_stars=12)
     with FakeHuggingFace([demo], port=args.port) as fake:
         print(f"fake Hugging Face at {fake.url}; Ctrl-C stops", flush=True)
-        with suppress(KeyboardInterrupt):
-            threading.Event().wait()
+        serve_until_interrupted()
     return 0
 
 

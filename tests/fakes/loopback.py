@@ -22,6 +22,7 @@ import datetime as dt
 import email.utils
 import json
 import random
+import signal
 import socket
 import struct
 import threading
@@ -58,6 +59,14 @@ class Answer:
     body: bytes = b""
     content_type: str = JSON_TYPE
     headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def serve_until_interrupted() -> None:
+    """Block until Ctrl-C (SIGINT). Started as a background job, a process inherits SIGINT
+    ignored, and Ctrl-C (or a test's SIGINT) would not stop it: take the default back."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    with suppress(KeyboardInterrupt):
+        threading.Event().wait()
 
 
 def json_answer(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Answer:
