@@ -45,13 +45,13 @@ def _prefect(args: list[str], env: dict[str, str], timeout: float = 180,
 
 
 class Worker:
-    def __init__(self, name: str, env: dict[str, str], log: Path) -> None:
+    def __init__(self, name: str, env: dict[str, str], log: Path, limit: int = 0) -> None:
         self.name = name
         self.log = log
         self._file = log.open("w")
         self.proc = subprocess.Popen(
             [*PREFECT, "worker", "start", "--pool", "digest-enrich", "--type", "process",
-             "--name", name],
+             "--name", name, *(["--limit", str(limit)] if limit else [])],
             env=env, cwd=REPO, stdout=self._file, stderr=subprocess.STDOUT,
             start_new_session=True)
 
@@ -220,7 +220,9 @@ def test_two_workers_share_a_backfill_exactly_once(tmp_path: Path, server: dict[
                 if r["id"] not in before]
 
     arxiv.reset_log()
-    two = [Worker(f"w{i}", server, tmp_path / f"worker{i}.log") for i in (1, 2)]
+    # At most two flow runs each (the backfill parent takes a slot while it waits): with no
+    # limit, the worker that polled first sometimes took all seven partitions.
+    two = [Worker(f"w{i}", server, tmp_path / f"worker{i}.log", limit=2) for i in (1, 2)]
     runs = backfill(tmp_path / "out-two", two)
     assert arxiv.gate_violations(INTERVAL) == 0
     assert arxiv.max_in_flight == 1
