@@ -146,7 +146,7 @@ _COMMAND = re.compile(r"\\([A-Za-z]+|.)", re.DOTALL)
 
 # Greek letters and common symbols as math commands (in math and, wrapped in \ensuremath, in
 # text). Greek capitals that look like Latin ones have no command and are left alone.
-_GREEK = {
+GREEK = {
     "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "varepsilon", "ϵ": "epsilon",
     "ζ": "zeta", "η": "eta", "θ": "theta", "ϑ": "vartheta", "ι": "iota", "κ": "kappa",
     "λ": "lambda", "μ": "mu", "ν": "nu", "ξ": "xi", "π": "pi", "ϖ": "varpi", "ρ": "rho",
@@ -156,7 +156,7 @@ _GREEK = {
     "Φ": "Phi", "Ψ": "Psi", "Ω": "Omega",
 }
 _MATH_CHARS = {
-    **{ch: "\\" + name for ch, name in _GREEK.items()},
+    **{ch: "\\" + name for ch, name in GREEK.items()},
     "µ": r"\mu", "ℓ": r"\ell", "∞": r"\infty", "×": r"\times", "±": r"\pm", "∓": r"\mp",
     "≤": r"\leq", "≥": r"\geq", "≠": r"\neq", "≈": r"\approx", "∼": r"\sim", "≡": r"\equiv",
     "∈": r"\in", "∉": r"\notin", "⊂": r"\subset", "⊆": r"\subseteq", "∪": r"\cup",

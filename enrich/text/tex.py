@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from enrich.text.latex import clean, matched_braces, smart_quotes
+from enrich.text.latex import GREEK, clean, matched_braces, smart_quotes
 
 # --------------------------------------------------------------------------------------------
 # Tables
@@ -45,15 +45,9 @@ _ACCENT_MARK = {
 _LETTER_ACCENTS = frozenset("uvHckbdrt")
 _TEXT_ACCENTS = frozenset("`'^\"~=.")
 
-_GREEK = {
-    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ϵ", "varepsilon": "ε",
-    "zeta": "ζ", "eta": "η", "theta": "θ", "vartheta": "ϑ", "iota": "ι", "kappa": "κ",
-    "varkappa": "ϰ", "lambda": "λ", "mu": "μ", "nu": "ν", "xi": "ξ", "pi": "π", "varpi": "ϖ",
-    "rho": "ρ", "varrho": "ϱ", "sigma": "σ", "varsigma": "ς", "tau": "τ", "upsilon": "υ",
-    "phi": "ϕ", "varphi": "φ", "chi": "χ", "psi": "ψ", "omega": "ω", "Gamma": "Γ",
-    "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Xi": "Ξ", "Pi": "Π", "Sigma": "Σ",
-    "Upsilon": "Υ", "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω",
-}
+# Greek letters by command name: the inverse of the encoder's table, plus ϰ, which the encoder
+# leaves as it is.
+_GREEK = {name: ch for ch, name in GREEK.items()} | {"varkappa": "ϰ"}
 _MATH_SYMBOLS = {
     **_GREEK,
     "ell": "ℓ", "hbar": "ℏ", "imath": "ı", "jmath": "ȷ", "aleph": "ℵ", "wp": "℘", "Re": "ℜ",
